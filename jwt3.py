@@ -863,8 +863,15 @@ class _Alg(NamedTuple):
 _ALGORITHMS = {}       # type: Dict[str, _Alg]
 _JWK_PARSERS = {}      # type: Dict[str, Callable[[Mapping[str, Any]], Any]]
 _KEY_GENERATORS = {}   # type: Dict[str, Callable[..., Any]]
-_KEY_OPS = ("sign", "verify", "encrypt", "decrypt", "wrapKey",
-            "unwrapKey", "deriveKey", "deriveBits")
+# Functions that empty the per-key and per-curve caches of a family
+# (precomputed tables); _clear_caches() runs them all (for benchmarks
+# that measure a cold start, and for tests).
+_CACHE_CLEARERS = []   # type: List[Callable[[], None]]
+
+
+def _clear_caches() -> None:
+    for clear in _CACHE_CLEARERS:
+        clear()
 
 
 def _no_key_problem(material: Any) -> Optional[str]:
@@ -1794,3 +1801,674 @@ def encode(claims: Mapping[str, Any], key: Any, alg: str,
                      + _b64u_encode(_json_dumps(dict(claims))))
     signature = signer.sign(alg, signing_input.encode("ascii"))
     return signing_input + "." + _b64u_encode(signature)
+
+
+# ---- 15. Kamailio claims strings (parse_params) ----
+#
+# Claims and headers strings use the SIP parameter grammar exactly as
+# Kamailio's parse_params() reads it (parse_param.c, separator ';',
+# class ANY), preceded by the jwt3 module's own step: if the string ends
+# in ';', exactly one character is dropped.  The grammar, in words:
+#
+#   name   the longest run of characters other than SP HT CR LF , = ;
+#          (possibly empty; no whitespace is skipped before it)
+#   body   after '=' and optional whitespace: either a quoted string
+#          (up to the next occurrence of the same quote; no escapes) or
+#          a token (the longest non-empty run of characters other than
+#          SP HT CR LF , ;)
+#   then   optional whitespace, then end of input, ',' or '>' (the rest
+#          is discarded, as for SIP header parameters) or ';' followed
+#          by optional whitespace and another parameter
+
+_PARAM_SPACE = " \t\r\n"
+_PARAM_NAME_STOP = frozenset(" \t\r\n,=;")
+_PARAM_TOKEN_STOP = frozenset(" \t\r\n,;")
+_PARAM_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
+
+
+class Param(NamedTuple):
+    """One parameter of a claims or headers string.
+
+    ``body`` is None for a parameter without '='; ``quote`` is the quote
+    character that enclosed the body, or "" if it was not quoted.
+    """
+
+    name: str
+    body: Optional[str]
+    quote: str
+
+    def value(self) -> Union[int, str]:
+        """The JSON value it stands for (DESIGN §5): a quoted body is a
+        string; an unquoted ``[+-]?[0-9]+`` that fits in a signed 64-bit
+        integer is an integer; anything else is a string.
+
+        Deviation: the C module makes quoted digits numbers too
+        (``index='100'`` -> 100, ``sub='+4912345'`` -> 4912345); jwt3
+        follows the module's documentation, so SIP numbers keep their
+        '+' and leading zeros.
+        """
+        body = self.body or ""
+        if not self.quote and _PARAM_INT_RE.match(body):
+            number = int(body)
+            if _INT64_MIN <= number <= _INT64_MAX:
+                return number
+        return body
+
+
+def _param_skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in _PARAM_SPACE:
+        pos += 1
+    return pos
+
+
+def parse_params(text: str) -> List[Param]:
+    """Parse a Kamailio claims/headers string into Params, in order.
+
+    ``"caller='alice';callee='bob';index=100"`` gives three Params.
+    Kamailio keeps the list reversed; jwt3 returns it in the order
+    written (nothing depends on the order, since duplicate names are
+    refused where they would matter).  Parameters without a name or a
+    body are returned too; the jwt3 functions skip them, as the C
+    module does.  Raises MalformedError where parse_params() fails.
+    """
+    if not isinstance(text, str):
+        raise TypeError("a params string must be str, got %s"
+                        % type(text).__name__)
+    if text.endswith(";"):
+        text = text[:-1]
+    params = []     # type: List[Param]
+    n = len(text)
+    pos = 0
+    while pos < n:
+        start = pos
+        while pos < n and text[pos] not in _PARAM_NAME_STOP:
+            pos += 1
+        name = text[start:pos]
+        pos = _param_skip_space(text, pos)
+        body = None
+        quote = ""
+
+        if pos < n and text[pos] == "=":
+            pos = _param_skip_space(text, pos + 1)
+            if pos >= n:
+                body = ""
+            elif text[pos] in "'\"":
+                quote = text[pos]
+                end = text.find(quote, pos + 1)
+                if end < 0:
+                    raise MalformedError("params: unterminated quoted"
+                                         " value of %r" % name[:32])
+                body = text[pos + 1:end]
+                pos = end + 1
+            else:
+                start = pos
+                while pos < n and text[pos] not in _PARAM_TOKEN_STOP:
+                    pos += 1
+                if pos == start:
+                    raise MalformedError("params: empty value of %r"
+                                         % name[:32])
+                body = text[start:pos]
+            pos = _param_skip_space(text, pos)
+        params.append(Param(name, body, quote))
+
+        if pos >= n or text[pos] in ",>":
+            break
+        if text[pos] != ";":
+            raise MalformedError("params: invalid character %r at"
+                                 " offset %d" % (text[pos], pos))
+        pos = _param_skip_space(text, pos + 1)
+        if pos >= n:
+            raise MalformedError("params: parameter name missing after"
+                                 " ';'")
+    return params
+
+
+def _param_values(text: str, what: str,
+                  raw: Tuple[str, ...] = ()) -> Dict[str, Any]:
+    """The non-empty params of ``text`` as a name -> value dict.
+
+    Params with an empty name or body are skipped (as the C module
+    does); a repeated name is an error (as libjwt's builder makes it).
+    Names in ``raw`` keep their body as a string whatever it looks like.
+    """
+    values = {}    # type: Dict[str, Any]
+    for param in parse_params(text):
+        if not param.name or not param.body:
+            continue
+        if param.name in values:
+            raise MalformedError("%s: %r appears twice"
+                                 % (what, param.name[:32]))
+        values[param.name] = (param.body if param.name in raw
+                              else param.value())
+    return values
+
+
+# ---- 16. Kamailio key strings and the jwt3 module layer ----
+#
+# The C module's four functions, its parameters and its two variables,
+# as methods of Module (one per Kamailio process: each forked worker has
+# its own copy, as the C module's statics are per process).  They return
+# 1 or -1 and never raise; each failure sets $jwt3(status) (for verify)
+# and the reason, and is logged once to the "jwt3" logger, as LM_ERR.
+#
+# Key strings are routed exactly as the C module's jwt_load_keys(), with
+# one addition (DESIGN §5): text starting with "-----BEGIN" is PEM text
+# even when it contains a '.'.
+
+_log = logging.getLogger("jwt3")
+
+_KEY_FILE_MAX = 1 << 20
+_KEY_CACHE_SIZE = 64
+
+STATUS_OK = 0
+STATUS_MALFORMED = 1
+STATUS_KEY = 2
+STATUS_ALGORITHM = 3
+STATUS_SIGNATURE = 4
+STATUS_EXPIRED = 5
+STATUS_NOT_YET_VALID = 6
+STATUS_CLAIM = 7
+STATUS_JWKS = 8
+STATUS_ARGUMENTS = 9
+STATUS_INTERNAL = 10
+
+STATUS_CODES = {
+    STATUS_OK: "verified",
+    STATUS_MALFORMED: "malformed token",
+    STATUS_KEY: "no usable key (key string failed to load, or no key"
+                " fits the algorithm)",
+    STATUS_ALGORITHM: "algorithm not allowed (unknown, none, or not the"
+                      " configured one)",
+    STATUS_SIGNATURE: "invalid signature",
+    STATUS_EXPIRED: "token expired (exp)",
+    STATUS_NOT_YET_VALID: "token not yet valid (nbf)",
+    STATUS_CLAIM: "expected claim missing or different",
+    STATUS_JWKS: "remote JWK Set unavailable",
+    STATUS_ARGUMENTS: "bad arguments (empty, wrong type, or claims or"
+                      " headers string syntax)",
+    STATUS_INTERNAL: "internal error (a bug in jwt3: please report it)",
+}   # type: Dict[int, str]
+
+
+class _BadArguments(Exception):
+    """A Kamailio-layer argument is empty, of the wrong type, or its
+    claims/headers string does not parse."""
+
+
+def _status_of(exc: BaseException) -> int:
+    """The $jwt3(status) code for an exception (the order matters:
+    subclasses before their bases)."""
+    for cls, code in ((_BadArguments, STATUS_ARGUMENTS),
+                      (KeyFormatError, STATUS_KEY),
+                      (MalformedError, STATUS_MALFORMED),
+                      (InvalidKeyError, STATUS_KEY),
+                      (AlgorithmNotAllowedError, STATUS_ALGORITHM),
+                      (InvalidSignatureError, STATUS_SIGNATURE),
+                      (ExpiredError, STATUS_EXPIRED),
+                      (NotYetValidError, STATUS_NOT_YET_VALID),
+                      (ClaimError, STATUS_CLAIM),
+                      (JWKSError, STATUS_JWKS)):
+        if isinstance(exc, cls):
+            return code
+    return STATUS_INTERNAL
+
+
+def _key_string_rule(text: str) -> str:
+    """Which rule of the C module's jwt_load_keys() takes ``text``.
+
+    In order: an http(s) URL is a remote JWK Set; text starting with
+    '{' is an inline JWK or JWK Set; text starting with "-----BEGIN"
+    (a jwt3 addition) or without any '.' is PEM text; a path ending in
+    ".json" is a JWK Set file; anything else is a PEM or DER file.
+    The tests are case-sensitive and look at the whole string, as in C.
+    """
+    if text.startswith(("https://", "http://")):
+        return "URL"
+    if text.startswith("{"):
+        return "inline JWK"
+    if text.startswith("-----BEGIN") or "." not in text:
+        return "PEM text"
+    if text.endswith(".json"):
+        return "JWK Set file"
+    return "PEM file"
+
+
+def _read_key_file(path: str, rule: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_KEY_FILE_MAX + 1)
+    except FileNotFoundError:
+        raise KeyFormatError("key string (%s %r): no such file"
+                             % (rule, path[:200])) from None
+    except OSError as exc:
+        raise KeyFormatError("key string (%s %r): cannot read it (%s)"
+                             % (rule, path[:200], exc.strerror)) from None
+    if len(data) > _KEY_FILE_MAX:
+        raise KeyFormatError("key string (%s %r): larger than %d bytes"
+                             % (rule, path[:200], _KEY_FILE_MAX))
+    return data
+
+
+def _key_string_keyset(text: str, rule: str) -> KeySet:
+    """Load the static key string ``text`` under ``rule``."""
+    try:
+        if rule == "inline JWK":
+            return KeySet.from_jwks(text)
+        if rule == "PEM text":
+            if "-----BEGIN" not in text:
+                raise KeyFormatError(
+                    "PEM: no -----BEGIN block (a string without any '.'"
+                    " is taken as PEM text, so a file path needs a '.'"
+                    " somewhere, as in Kamailio)")
+            return KeySet(_pem_keys(text, "legacy-raw"))
+        data = _read_key_file(text, rule)
+        if rule == "JWK Set file":
+            return KeySet.from_jwks(data)
+        if b"-----BEGIN" in data:
+            return KeySet(_pem_keys(data, "legacy-file"))
+        if not data.startswith(b"\x30"):
+            raise KeyFormatError("not a PEM or DER key (a JWK Set file"
+                                 " must end in \".json\", lower case)")
+        return KeySet([Key.from_der(data, kid="legacy-file")])
+    except JWTError as exc:
+        message = str(exc)
+        if not message.startswith("key string ("):
+            message = "key string (%s): %s" % (rule, message)
+        raise type(exc)(message) from None
+
+
+def _check_expected(claims: Dict[str, Any], expected: List[Param]) -> None:
+    """Check the claims a Kamailio claims string expects (DESIGN §5).
+
+    ``iss`` and ``sub`` compare as strings; ``aud`` matches a string or
+    an array holding the value; ``exp`` and ``nbf`` need an equal JSON
+    integer; any other name: a quoted value needs an equal JSON string,
+    an unquoted integer an equal JSON integer, anything else an equal
+    string.  A missing claim fails.
+    """
+    for param in expected:
+        name = param.name
+        if name not in claims:
+            raise MissingClaimError(name, 'missing expected claim "%s"'
+                                    % name[:64])
+        claim = claims[name]
+        if name in ("iss", "sub"):
+            ok = claim == param.body and isinstance(claim, str)
+        elif name == "aud":
+            ok = claim == param.body or (
+                isinstance(claim, list) and param.body in claim)
+        else:
+            want = param.value()
+            if name in ("exp", "nbf") and not isinstance(want, int):
+                ok = False
+            elif isinstance(want, int):
+                ok = (type(claim) is int and claim == want)
+            else:
+                ok = claim == want and isinstance(claim, str)
+        if not ok:
+            raise ClaimMismatchError(name, 'claim "%s" is not as expected'
+                                     % name[:64])
+
+
+class Module:
+    """The Kamailio jwt3 module: parameters, functions and variables.
+
+    ``leeway_sec`` is the exp/nbf clock-skew allowance in seconds; -1
+    (the Kamailio default) turns the time checks off, with a one-time
+    InsecureSettingWarning.  The ``jwks_*`` parameters configure the
+    remote JWK Set cache.  ``clock`` returns the time (for tests).
+
+    Functions return 1 or -1 and never raise.  ``pv("val")`` is
+    $jwt3(val), ``pv("status")`` is $jwt3(status) (see STATUS_CODES) and
+    ``pv("error")`` the reason of the last failure.
+    """
+
+    _PARAMS = ("leeway_sec", "jwks_cache_ttl", "jwks_miss_window",
+               "jwks_max_misses")
+
+    def __init__(self, leeway_sec: int = -1, jwks_cache_ttl: int = 3600,
+                 jwks_miss_window: int = 60, jwks_max_misses: int = 5, *,
+                 clock: Callable[[], float] = time.time):
+        self._clock = clock
+        self._val = None     # type: Optional[str]
+        self._status = STATUS_OK
+        self._error = ""
+        self._warned_leeway = False
+        self._key_cache = OrderedDict()   # type: OrderedDict[Any, Any]
+        self._jwks_clients = {}           # type: Dict[str, Any]
+        self.leeway_sec = -1
+        self.jwks_cache_ttl = 3600
+        self.jwks_miss_window = 60
+        self.jwks_max_misses = 5
+        self.modparam("leeway_sec", leeway_sec)
+        self.modparam("jwks_cache_ttl", jwks_cache_ttl)
+        self.modparam("jwks_miss_window", jwks_miss_window)
+        self.modparam("jwks_max_misses", jwks_max_misses)
+
+    def modparam(self, name: str, value: Union[int, str]) -> None:
+        """Set a parameter by its Kamailio name, as modparam() does."""
+        if name not in self._PARAMS:
+            raise ValueError("unknown jwt3 parameter %r (known: %s)"
+                             % (name, ", ".join(self._PARAMS)))
+        if isinstance(value, str) and _PARAM_INT_RE.match(value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("jwt3 parameter %s must be an int" % name)
+        if name == "jwks_max_misses" and value < 0:
+            raise ValueError("jwks_max_misses must be >= 0")
+        setattr(self, name, value)
+        if name.startswith("jwks_"):
+            self._jwks_clients.clear()
+
+    def pv(self, name: str) -> Union[str, int, None]:
+        """$jwt3(name): "val", "status", or the extension "error"."""
+        if name == "val":
+            return self._val
+        if name == "status":
+            return self._status
+        if name == "error":
+            return self._error
+        raise ValueError("unknown $jwt3 name %r (val, status, error)"
+                         % (name,))
+
+    # -- the functions
+
+    def jwt3_generate(self, prvkey: str, alg: str, claims: str,
+                      headers: Optional[str] = None) -> int:
+        """Make a token into $jwt3(val); 1 on success, -1 on failure."""
+        return self._generate("jwt3_generate", prvkey, alg, claims,
+                              headers)
+
+    def jwt3_generate_hdrs(self, prvkey: str, alg: str, claims: str,
+                           headers: str) -> int:
+        """jwt3_generate with a headers string (the KEMI name)."""
+        return self._generate("jwt3_generate_hdrs", prvkey, alg, claims,
+                              headers)
+
+    def jwt3_verify(self, pubkeypath: str, alg: str, claims: str,
+                    jwtval: str) -> int:
+        """Verify a token; claims and token must not be empty."""
+        if (isinstance(claims, str) and not claims) or (
+                isinstance(jwtval, str) and not jwtval):
+            return self._fail("jwt3_verify", _BadArguments(
+                "claims and token must not be empty (jwt3_verify_key"
+                " allows empty claims)"), True)
+        return self._verify("jwt3_verify", pubkeypath, alg, claims,
+                            jwtval)
+
+    def jwt3_verify_key(self, pubkeyval: str, alg: str, claims: str,
+                        jwtval: str) -> int:
+        """Verify a token against a key string; 1 if valid, else -1."""
+        return self._verify("jwt3_verify_key", pubkeyval, alg, claims,
+                            jwtval)
+
+    # -- machinery
+
+    def _fail(self, func: str, exc: BaseException, verify: bool) -> int:
+        code = _status_of(exc)
+        reason = str(exc) or type(exc).__name__
+        if code == STATUS_INTERNAL:
+            reason = "internal error: %s: %s" % (type(exc).__name__,
+                                                 reason)
+            _log.exception("%s: %s", func, reason)
+        else:
+            _log.error("%s: %s", func, reason)
+        if verify:
+            self._status = code
+        self._error = reason
+        return -1
+
+    @staticmethod
+    def _need_strings(**arguments: Any) -> None:
+        for name, value in arguments.items():
+            if not isinstance(value, str):
+                raise _BadArguments("%s must be a string, got %s"
+                                    % (name, type(value).__name__))
+            if not value and name in ("key", "alg"):
+                raise _BadArguments("%s must not be empty" % name)
+
+    def _keys(self, text: str) -> Any:
+        """The KeySet (or remote JWK Set client) of a key string, from a
+        small cache; files are re-read when their stat changes."""
+        rule = _key_string_rule(text)
+        if rule == "URL":
+            return self._jwks_client(text)
+        signature = None    # type: Any
+        if rule.endswith("file"):
+            try:
+                st = os.stat(text)
+                signature = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except OSError:
+                signature = None
+        cached = self._key_cache.get(text)
+        if cached is not None and signature is not None \
+                and cached[0] == signature:
+            self._key_cache.move_to_end(text)
+            return cached[1]
+        if cached is not None and not rule.endswith("file"):
+            self._key_cache.move_to_end(text)
+            return cached[1]
+
+        keyset = _key_string_keyset(text, rule)
+        self._key_cache[text] = (signature, keyset)
+        if len(self._key_cache) > _KEY_CACHE_SIZE:
+            self._key_cache.popitem(last=False)
+        return keyset
+
+    def _jwks_client(self, url: str) -> Any:
+        raise JWKSError("key string (URL): remote JWK Sets are not"
+                        " available in this build")
+
+    @staticmethod
+    def _select(keys: Any, alg: str, kid: Optional[str],
+                operation: str) -> Key:
+        # Verify: the kid's key if found (and it must fit), else the
+        # first usable key.  Sign: a named kid must exist (Deviation:
+        # the C module signs with the first key and still writes the
+        # kid it did not find).
+        return keys.select(alg, kid, operation=operation,
+                           strict_kid=operation == "sign")
+
+    def _leeway(self) -> Optional[int]:
+        if self.leeway_sec >= 0:
+            return self.leeway_sec
+        if not self._warned_leeway:
+            self._warned_leeway = True
+            message = ("leeway_sec is %d: exp and nbf are not checked"
+                       " (set leeway_sec >= 0 to check them)"
+                       % self.leeway_sec)
+            _log.warning(message)
+            warnings.warn(message, InsecureSettingWarning, stacklevel=4)
+        return None
+
+    def _generate(self, func: str, key_string: Any, alg: Any,
+                  claims: Any, headers: Any) -> int:
+        self._val = None
+        try:
+            self._need_strings(key=key_string, alg=alg, claims=claims)
+            if headers is not None:
+                self._need_strings(headers=headers)
+            _algorithm(alg)
+            try:
+                payload = _param_values(claims, "claims")
+                header = (_param_values(headers, "headers", ("kid",))
+                          if headers else {})
+            except MalformedError as exc:
+                raise _BadArguments(str(exc)) from None
+            if "crit" in header or "b64" in header:
+                raise _BadArguments('headers "crit" and "b64" are not'
+                                    ' supported')
+
+            # libjwt's builder: iat is always now, alg is always the
+            # signing algorithm, typ "JWT" unless the caller gave one.
+            payload["iat"] = int(self._clock())
+            key = self._select(self._keys(key_string), alg,
+                               header.get("kid"), "sign")
+            token = encode(payload, key, alg, header)
+        except Exception as exc:
+            return self._fail(func, exc, False)
+        self._val = token
+        return 1
+
+    def _verify(self, func: str, key_string: Any, alg: Any, claims: Any,
+                jwtval: Any) -> int:
+        self._status = STATUS_OK
+        try:
+            self._need_strings(key=key_string, alg=alg, claims=claims,
+                               token=jwtval)
+            _algorithm(alg)
+            try:
+                expected = [param for param in parse_params(claims)
+                            if param.name and param.body]
+            except MalformedError as exc:
+                raise _BadArguments("claims: %s" % exc) from None
+
+            # Kamailio trims SP, HT, CR and LF around the token (and,
+            # unlike C, we hand on the trimmed string).
+            token = jwtval.strip(" \t\r\n")
+            header = _parse_header(_split_token(token)[0])
+            key = self._select(self._keys(key_string), alg,
+                               header.get("kid"), "verify")
+            decoded = _decode(token, key, (alg,), self._leeway(),
+                              self._clock(), None, None, None, (), None,
+                              False, False)
+            _check_expected(decoded.claims, expected)
+        except Exception as exc:
+            return self._fail(func, exc, True)
+        self._error = ""
+        return 1
+
+
+_default_module = Module()
+
+
+def modparam(name: str, value: Union[int, str]) -> None:
+    """Set a parameter of the default Module (``modparam("jwt3", ...)``)."""
+    _default_module.modparam(name, value)
+
+
+def jwt3_generate(prvkey: str, alg: str, claims: str,
+                  headers: Optional[str] = None) -> int:
+    """``jwt3_generate`` on the default Module."""
+    return _default_module.jwt3_generate(prvkey, alg, claims, headers)
+
+
+def jwt3_generate_hdrs(prvkey: str, alg: str, claims: str,
+                       headers: str) -> int:
+    """``jwt3_generate_hdrs`` on the default Module."""
+    return _default_module.jwt3_generate_hdrs(prvkey, alg, claims,
+                                              headers)
+
+
+def jwt3_verify(pubkeypath: str, alg: str, claims: str,
+                jwtval: str) -> int:
+    """``jwt3_verify`` on the default Module."""
+    return _default_module.jwt3_verify(pubkeypath, alg, claims, jwtval)
+
+
+def jwt3_verify_key(pubkeyval: str, alg: str, claims: str,
+                    jwtval: str) -> int:
+    """``jwt3_verify_key`` on the default Module."""
+    return _default_module.jwt3_verify_key(pubkeyval, alg, claims,
+                                           jwtval)
+
+
+def pv(name: str) -> Union[str, int, None]:
+    """$jwt3(name) of the default Module: "val", "status" or "error"."""
+    return _default_module.pv(name)
+
+
+# ---- 17. Self-test ----
+#
+# Known answers embedded in the file, for people who vendor it into an
+# interpreter nobody has tested: ``python3 jwt3.py selftest``.  Each
+# entry is (family, function); a function raises AssertionError (or any
+# JWTError) when a known answer is not reproduced.
+
+_SELFTEST_HS_KEY = "0gmNspkRljssLSrldySnYUS-zhtCo5sqeqo_yl7n2XA"
+_SELFTEST_HS_TOKEN = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30."
+                      "CM4dD95Nj0vSfMGtDas432AUW1HAo7feCiAbt5Yjuds")
+
+
+def _selftest_hs() -> None:
+    # libjwt's HS256 known answer (tests/jwt_hs.c, oct_key_256.json).
+    key = Key.from_jwk({"kty": "oct", "k": _SELFTEST_HS_KEY})
+    assert encode({}, key, "HS256") == _SELFTEST_HS_TOKEN
+    assert decode(_SELFTEST_HS_TOKEN, key, ["HS256"]) == {}
+    tampered = _SELFTEST_HS_TOKEN[:-1] + "A"
+    try:
+        decode(tampered, key, ["HS256"])
+    except InvalidSignatureError:
+        pass
+    else:
+        raise AssertionError("a tampered HS256 token verified")
+
+
+def _selftest_params() -> None:
+    # reference/kamailio-jwt3.md §1.6, rows of the example table.
+    params = parse_params("a='x;y';b=\"it's\";c=100;d")
+    assert [(p.name, p.body) for p in params] == [
+        ("a", "x;y"), ("b", "it's"), ("c", "100"), ("d", None)]
+    assert params[2].value() == 100 and params[0].value() == "x;y"
+    assert [p.name for p in parse_params("a=1,b=2")] == ["a"]
+    for bad in (" a=1", "a=1;;", "a='it's';b=2"):
+        try:
+            parse_params(bad)
+        except MalformedError:
+            continue
+        raise AssertionError("parse_params accepted %r" % bad)
+
+
+_SELFTESTS = [
+    ("HS", _selftest_hs),
+    ("parse_params", _selftest_params),
+]   # type: List[Tuple[str, Callable[[], None]]]
+
+
+def _selftest() -> List[Tuple[str, Optional[str], float]]:
+    """Run every known-answer test: (family, failure or None, seconds)."""
+    results = []
+    for family, test in _SELFTESTS:
+        started = time.perf_counter()
+        try:
+            test()
+            failure = None   # type: Optional[str]
+        except (AssertionError, JWTError) as exc:
+            failure = "%s: %s" % (type(exc).__name__, exc)
+        results.append((family, failure, time.perf_counter() - started))
+    return results
+
+
+# ---- 18. Command line ----
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The ``jwt3`` command.  Exit status: 0 success, 1 failure, 2 usage.
+
+    Examples::
+
+        python3 jwt3.py selftest
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="jwt3", description="JSON Web Tokens in one file.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("selftest", help="run the embedded known-answer"
+                        " tests")
+    args = parser.parse_args(argv)
+
+    if args.command == "selftest":
+        failed = False
+        for family, failure, seconds in _selftest():
+            print("%-13s %s  %7.1f ms" % (family, "FAIL " + failure
+                                          if failure else "ok",
+                                          seconds * 1000))
+            failed = failed or failure is not None
+        return 1 if failed else 0
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
