@@ -414,6 +414,9 @@ def _json_check(value: Any, depth: int = 0) -> bool:
     if value is None or isinstance(value, (bool, int)):
         return False
     if isinstance(value, str):
+        if "\x00" in value:
+            raise MalformedError("JSON string holds U+0000 (refused on"
+                                 " input too, as by jansson)")
         return False
     if isinstance(value, float):
         if value != value or value in (math.inf, -math.inf):
@@ -426,6 +429,7 @@ def _json_check(value: Any, depth: int = 0) -> bool:
             if not isinstance(name, str):
                 raise TypeError("JSON member names must be str, got %s"
                                 % type(name).__name__)
+            _json_check(name, depth)
             has_float |= _json_check(item, depth + 1)
         return has_float
     if isinstance(value, (list, tuple)):
@@ -774,7 +778,9 @@ def _pem_blocks(text: str) -> List[Tuple[str, bytes]]:
     ``Proc-Type: 4,ENCRYPTED``) mean an encrypted key.
     """
     blocks = []
+    matched = False
     for match in _PEM_RE.finditer(text):
+        matched = True
         label, body = match.group(1), match.group(2)
         if label == "ENCRYPTED PRIVATE KEY" or ":" in body:
             raise KeyFormatError("PEM %s: encrypted keys are not"
@@ -788,7 +794,7 @@ def _pem_blocks(text: str) -> List[Tuple[str, bytes]]:
                 from None
         if label not in _PEM_IGNORED:
             blocks.append((label, der))
-    if not blocks and "-----BEGIN" in text:
+    if not matched and "-----BEGIN" in text:
         raise KeyFormatError("PEM: unterminated or mislabelled block")
     return blocks
 
@@ -1284,9 +1290,9 @@ def _pem_keys(text: Union[str, bytes], kid: Optional[str]) -> List[Key]:
     if not isinstance(text, str):
         raise TypeError("PEM must be str or bytes, got %s"
                         % type(text).__name__)
-    blocks = _pem_blocks(text)
-    if not blocks:
+    if "-----BEGIN" not in text:
         raise KeyFormatError("PEM: no -----BEGIN block")
+    blocks = _pem_blocks(text)
     return [Key(_der_to_material(der, label), kid=kid)
             for label, der in blocks]
 
@@ -2327,6 +2333,10 @@ class Module:
             # unlike C, we hand on the trimmed string).
             token = jwtval.strip(" \t\r\n")
             header = _parse_header(_split_token(token)[0])
+            if header["alg"] != alg:
+                raise AlgorithmNotAllowedError(
+                    "token alg %r is not the configured %s"
+                    % (header["alg"][:32], alg))
             key = self._select(self._keys(key_string), alg,
                                header.get("kid"), "verify")
             decoded = _decode(token, key, (alg,), self._leeway(),
