@@ -1521,7 +1521,7 @@ def _parse_header(header_b64: str) -> Dict[str, Any]:
         raise MalformedError("token header: %d characters, more than %d"
                              % (len(header_b64), _MAX_HEADER_LENGTH))
     header = _json_loads(_b64u_decode(header_b64, "token header"),
-                         "token header")
+                         "token header")   # type: Dict[str, Any]
 
     # RFC 7515 §4.1.1: "alg" is required and a case-sensitive string.
     alg = header.get("alg")
@@ -1555,17 +1555,17 @@ def _parse_header(header_b64: str) -> Dict[str, Any]:
 def _allowed(algorithms: Any) -> Tuple[str, ...]:
     """The caller's allow-list, checked: known names, never "none"."""
     if isinstance(algorithms, str):
-        algorithms = (algorithms,)
+        names = (algorithms,)    # type: Tuple[str, ...]
     elif isinstance(algorithms, (list, tuple, set, frozenset)):
-        algorithms = tuple(algorithms)
+        names = tuple(algorithms)
     else:
         raise TypeError("algorithms must be a list of names, got %s"
                         % type(algorithms).__name__)
-    if not algorithms:
+    if not names:
         raise ValueError("algorithms must name at least one algorithm")
-    for name in algorithms:
+    for name in names:
         _algorithm(name)
-    return algorithms
+    return names
 
 
 def _verifying_key(key: Any, alg: str, kid: Optional[str]) -> Key:
