@@ -614,8 +614,11 @@ def _der(tag: int, content: bytes) -> bytes:
 
 
 def _der_int(n: int) -> bytes:
-    return _der(_DER_INTEGER, n.to_bytes(n.bit_length() // 8 + 1, "big",
-                                         signed=True))
+    # Two's complement in the fewest octets (X.690 §8.3.2): a negative
+    # n needs as many bits as its complement ~n, plus the sign bit.
+    magnitude = n if n >= 0 else ~n
+    return _der(_DER_INTEGER, n.to_bytes(magnitude.bit_length() // 8 + 1,
+                                         "big", signed=True))
 
 
 def _der_seq(*parts: bytes) -> bytes:
