@@ -733,10 +733,7 @@ _PEM_PARSERS.update({
 def _der_label(der: bytes) -> str:
     """Name the key format of bare DER by its shape (the PEM label)."""
     what = "DER key"
-    try:
-        items = _der_sequence(_der_decode(der, what), what)
-    except KeyFormatError:
-        raise KeyFormatError("not a DER key (no outer SEQUENCE)") from None
+    items = _der_sequence(_der_decode(der, what), what)
     tags = tuple(tag for tag, _ in items)
     if tags[:3] == (_DER_INTEGER, _DER_SEQUENCE, _DER_OCTET_STRING):
         return "PRIVATE KEY"
