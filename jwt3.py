@@ -774,7 +774,12 @@ def _pem_blocks(text: str) -> List[Tuple[str, bytes]]:
     ``Proc-Type: 4,ENCRYPTED``) mean an encrypted key.
     """
     blocks = []
-    for match in _PEM_RE.finditer(text):
+    matches = list(_PEM_RE.finditer(text))
+    # Every BEGIN line must open a block that ends with its own label:
+    # a damaged block next to good ones is an error, not skipped.
+    if len(matches) != text.count("-----BEGIN "):
+        raise KeyFormatError("PEM: unterminated or mislabelled block")
+    for match in matches:
         label, body = match.group(1), match.group(2)
         if label == "ENCRYPTED PRIVATE KEY" or ":" in body:
             raise KeyFormatError("PEM %s: encrypted keys are not"
@@ -788,8 +793,6 @@ def _pem_blocks(text: str) -> List[Tuple[str, bytes]]:
                 from None
         if label not in _PEM_IGNORED:
             blocks.append((label, der))
-    if not blocks and "-----BEGIN" in text:
-        raise KeyFormatError("PEM: unterminated or mislabelled block")
     return blocks
 
 
