@@ -760,7 +760,9 @@ def _der_to_material(der: bytes, label: Optional[str] = None) -> Any:
     return parser(der)
 
 
-_PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----\r?\n"
+# RFC 7468 §3: the pre-encapsulation boundary may be followed by
+# blanks before the end of its line.
+_PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----[ \t]*\r?\n"
                      r"(.*?)-----END \1-----", re.DOTALL)
 _PEM_IGNORED = frozenset(("EC PARAMETERS",))
 _WHITESPACE_RE = re.compile(r"[ \t\r\n]+")
