@@ -787,12 +787,17 @@ def _pem_blocks(text: str) -> List[Tuple[str, bytes]]:
             raise KeyFormatError("PEM %s: encrypted keys are not"
                                  " supported; decrypt it first (openssl"
                                  " pkey -in KEY -out PLAIN)" % label)
+        compact = _WHITESPACE_RE.sub("", body)
         try:
-            der = base64.b64decode(_WHITESPACE_RE.sub("", body),
-                                   validate=True)
+            der = base64.b64decode(compact, validate=True)
         except (binascii.Error, ValueError):
             raise KeyFormatError("PEM %s: body is not base64" % label) \
                 from None
+        # Choice: RFC 4648 §3.5 lets decoders refuse non-zero pad bits;
+        # we do, so one key has one PEM body (as for base64url).
+        if base64.b64encode(der).decode("ascii") != compact:
+            raise KeyFormatError("PEM %s: body is not canonical base64"
+                                 % label)
         if label not in _PEM_IGNORED:
             blocks.append((label, der))
     return blocks
