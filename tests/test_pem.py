@@ -104,7 +104,9 @@ def test_broken_armour(text):
     "M\u00e9A=",
 ])
 def test_body_not_base64(body):
-    with pytest.raises(KeyFormatError, match="body is not base64"):
+    # Which check refuses "MAA==" depends on the Python version.
+    with pytest.raises(KeyFormatError,
+                       match="body is not (canonical )?base64"):
         jwt3._pem_blocks("-----BEGIN X-----\n%s\n-----END X-----\n" % body)
 
 
