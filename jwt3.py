@@ -1751,9 +1751,9 @@ def _miller_rabin_rounds(bits: int) -> int:
 
     Damgard, Landrock and Pomerance's bound (HAC Fact 4.48): for
     k >= 21 and 3 <= t <= k/9, p(k, t) < k^(3/2) 2^t t^(-1/2)
-    4^(2 - sqrt(t k)).  It gives 4 rounds at 1024 bits and 3 from about
-    1100 bits; we add one round because our candidates come from the
-    top quarter of the range rather than the whole of it.
+    4^(2 - sqrt(t k)).  It gives 4 rounds at 1024 bits (2^-106) and 3
+    from 1236 bits; we add one round because our candidates come from
+    the top quarter of the range rather than the whole of it.
     """
     t = 3
     while (1.5 * math.log2(bits) + t - 0.5 * math.log2(t)
@@ -1877,7 +1877,8 @@ def _rsasp1(key: _RSAMaterial, m: int) -> int:
     # Blinding (Kocher 1996): sign c = m * r^e instead of m, then
     # s = c^d * r^-1 = m^d.  r is fresh for every signature.  (An r
     # sharing a factor with n, probability about 2^-1000, would make
-    # pow raise; that is left to chance.)
+    # pow raise; that is left to chance.)  Dropping this would fail
+    # no signature test: test_blinding_is_fresh_per_signature guards it.
     r = secrets.randbelow(n - 2) + 2
     r_inv = pow(r, -1, n)
     c = pow(r, e, n) * m % n
@@ -1971,8 +1972,8 @@ def _rsassa_pss(name: str) -> _Alg:
         emLen = (emBits + 7) // 8
         mHash = hash_new(data).digest()
 
-        # Steps 4-6: a fresh random salt; H = Hash(0x00*8 || mHash ||
-        # salt).
+        # Steps 4-6: a fresh random salt (test_rfc7520_4_2_verify sees
+        # two signatures differ); H = Hash(0x00*8 || mHash || salt).
         salt = secrets.token_bytes(hLen)
         H = hash_new(b"\x00" * 8 + mHash + salt).digest()
 
