@@ -1527,7 +1527,8 @@ def _rsa_check_private(n: int, e: int, d: int, p: int, q: int, dp: int,
     p and q are not tested for primality: a key with a composite
     "prime" still fails safely, at the check after each signature.
     """
-    if not (p > 1 and q > 1 and p * q == n):
+    # Comparisons first: no big multiplication for oversized input.
+    if not (1 < p < n and 1 < q < n and p * q == n):
         raise InvalidKeyError("RSA private key: n is not p * q")
 
     # e * d == 1 (mod lambda(n)); this holds too for a d computed
@@ -1587,6 +1588,9 @@ def _rsa_recover_primes(n: int, e: int, d: int) -> Tuple[int, int]:
 def _rsa_from_components(n: int, e: int, d: int) -> _RSAMaterial:
     """A private key given only n, e and d: recover p, q and the CRT
     values, with p > q as most encoders write them."""
+    # Checked first so that a huge d cannot make recovery crawl.
+    if not 0 < d < n:
+        raise InvalidKeyError("RSA private key: d is not between 0 and n")
     p, q = _rsa_recover_primes(n, e, d)
     if p < q:
         p, q = q, p

@@ -314,6 +314,27 @@ def test_mangled_der_raises_only_jwt_errors(name, data):
 
 # -- JWK
 
+@settings(max_examples=40)
+@given(st.sampled_from(["n", "e", "d", "p", "q", "dp", "dq", "qi", "kty",
+                        "oth"]),
+       st.one_of(st.none(), st.integers(), st.text(max_size=20),
+                 st.binary(max_size=40).map(
+                     lambda raw: base64.urlsafe_b64encode(raw).rstrip(
+                         b"=").decode())),
+       st.booleans())
+@example("e", "AAAD", False)    # e = 3 with a leading zero octet: valid
+@example("n", "", False)
+def test_mangled_jwk_raises_only_jwt_errors(name, value, private):
+    jwk = KEY.to_jwk(private=private)
+    if value is None:
+        jwk.pop(name, None)
+    else:
+        jwk[name] = value
+    try:
+        jwt3.Key.from_jwk(jwk)
+    except JWTError:
+        pass
+
 def test_jwk_members_minimal_and_leading_zeros_accepted():
     jwk = KEY.to_jwk(private=True)
     assert list(jwk) == ["kty", "n", "e", "d", "p", "q", "dp", "dq", "qi"]
@@ -349,6 +370,15 @@ def test_prime_recovery_refuses_bad_d():
                 "d": b64u_int(bad_d)}
         with pytest.raises(InvalidKeyError, match="not a private exp"):
             jwt3.Key.from_jwk(bare)
+
+
+@pytest.mark.parametrize("d", [0, "n", "huge"])
+def test_prime_recovery_d_out_of_range(d):
+    n = KEY._material.n
+    d = {"n": n, "huge": 1 << 100000}.get(d, d)
+    bare = {"kty": "RSA", "n": b64u_int(n), "e": "AQAB", "d": b64u_int(d)}
+    with pytest.raises(InvalidKeyError, match="d is not between 0 and n"):
+        jwt3.Key.from_jwk(bare)
 
 
 def test_prime_recovery_gives_up_on_a_prime_modulus():
@@ -417,6 +447,7 @@ def private_members():
 @pytest.mark.parametrize("change, reason", [
     ({"p": 1}, "n is not p \\* q"),
     ({"q": 3}, "n is not p \\* q"),
+    ({"p": "huge", "q": "huge"}, "n is not p \\* q"),
     ({"d": "d+2"}, "d is not the inverse"),
     ({"d": 0}, "d is not the inverse"),
     ({"dp": "dp+1"}, "dp, dq or qi does not match"),
@@ -428,7 +459,7 @@ def test_inconsistent_private_key_refused(change, reason):
     members = private_members()
     m = KEY._material
     computed = {"d+2": m.d + 2, "dp+1": m.dp + 1,
-                "dq+q-1": m.dq + m.q - 1, "qi+p": m.qi + m.p}
+                "dq+q-1": m.dq + m.q - 1, "qi+p": m.qi + m.p, "huge": 1 << 10 ** 6}
     for name, value in change.items():
         members[name] = computed.get(value, value)
     with pytest.raises(InvalidKeyError, match=reason):
