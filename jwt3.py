@@ -44,7 +44,8 @@ Sections of this file, in order (each leans only on those before it):
     4. ASN.1 DER and PEM armour (X.690, RFC 7468)
     5. Keys: Key, KeySet and the JWK format (RFC 7517, RFC 7638)
     6. HMAC: HS256, HS384, HS512 (RFC 7518 §3.2)
-    7. RSA keys (RFC 8017)
+   7a. RSA keys (RFC 8017)
+   7b. RSA key generation (FIPS 186-5 A.1.3)
     8. RSASSA: RS256/384/512 and PS256/384/512 (RFC 7518 §3.3, §3.5)
     9. Short Weierstrass curves: P-256, P-384, P-521, secp256k1
    10. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K
@@ -67,6 +68,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import sys
 import threading
 import time
@@ -618,8 +620,11 @@ def _der(tag: int, content: bytes) -> bytes:
 
 
 def _der_int(n: int) -> bytes:
-    return _der(_DER_INTEGER, n.to_bytes(n.bit_length() // 8 + 1, "big",
-                                         signed=True))
+    # Two's complement in the fewest octets (X.690 §8.3.2): a negative
+    # n needs as many bits as its complement ~n, plus the sign bit.
+    magnitude = n if n >= 0 else ~n
+    return _der(_DER_INTEGER, n.to_bytes(magnitude.bit_length() // 8 + 1,
+                                         "big", signed=True))
 
 
 def _der_seq(*parts: bytes) -> bytes:
@@ -734,10 +739,7 @@ _PEM_PARSERS.update({
 def _der_label(der: bytes) -> str:
     """Name the key format of bare DER by its shape (the PEM label)."""
     what = "DER key"
-    try:
-        items = _der_sequence(_der_decode(der, what), what)
-    except KeyFormatError:
-        raise KeyFormatError("not a DER key (no outer SEQUENCE)") from None
+    items = _der_sequence(_der_decode(der, what), what)
     tags = tuple(tag for tag, _ in items)
     if tags[:3] == (_DER_INTEGER, _DER_SEQUENCE, _DER_OCTET_STRING):
         return "PRIVATE KEY"
@@ -764,8 +766,9 @@ def _der_to_material(der: bytes, label: Optional[str] = None) -> Any:
     return parser(der)
 
 
-_PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----\r?\n"
-                     r"(.*?)-----END \1-----", re.DOTALL)
+# RFC 7468 §3: the pre-encapsulation boundary may be followed by
+# blanks before the end of its line.
+_PEM_BEGIN_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----[ \t]*\r?\n")
 _PEM_IGNORED = frozenset(("EC PARAMETERS",))
 _WHITESPACE_RE = re.compile(r"[ \t\r\n]+")
 
@@ -775,27 +778,41 @@ def _pem_blocks(text: str) -> List[Tuple[str, bytes]]:
 
     Text around the blocks (comments, ``openssl x509 -text`` output) is
     ignored, as RFC 7468 §2 allows.  Encapsulated headers (RFC 1421
-    ``Proc-Type: 4,ENCRYPTED``) mean an encrypted key.
+    ``Proc-Type: 4,ENCRYPTED``) mean an encrypted key.  Every BEGIN line
+    must open a block that ends with its own label: a damaged block next
+    to good ones is an error, not skipped.  The scan is linear: it stops
+    at the first BEGIN without its END.
     """
     blocks = []
-    matched = False
-    for match in _PEM_RE.finditer(text):
-        matched = True
-        label, body = match.group(1), match.group(2)
+    pos = text.find("-----BEGIN ")
+    while pos >= 0:
+        begin = _PEM_BEGIN_RE.match(text, pos)
+        end = -1
+        if begin is not None:
+            label = begin.group(1)
+            end = text.find("-----END %s-----" % label, begin.end())
+        if end < 0:
+            raise KeyFormatError("PEM: unterminated or mislabelled block")
+        body = text[begin.end():end]
+        pos = text.find("-----BEGIN ", end)
+
         if label == "ENCRYPTED PRIVATE KEY" or ":" in body:
             raise KeyFormatError("PEM %s: encrypted keys are not"
                                  " supported; decrypt it first (openssl"
                                  " pkey -in KEY -out PLAIN)" % label)
+        compact = _WHITESPACE_RE.sub("", body)
         try:
-            der = base64.b64decode(_WHITESPACE_RE.sub("", body),
-                                   validate=True)
+            der = base64.b64decode(compact, validate=True)
         except (binascii.Error, ValueError):
             raise KeyFormatError("PEM %s: body is not base64" % label) \
                 from None
+        # Choice: RFC 4648 §3.5 lets decoders refuse non-zero pad bits;
+        # we do, so one key has one PEM body (as for base64url).
+        if base64.b64encode(der).decode("ascii") != compact:
+            raise KeyFormatError("PEM %s: body is not canonical base64"
+                                 % label)
         if label not in _PEM_IGNORED:
             blocks.append((label, der))
-    if not matched and "-----BEGIN" in text:
-        raise KeyFormatError("PEM: unterminated or mislabelled block")
     return blocks
 
 
@@ -1411,10 +1428,651 @@ for _name, _hash in (("HS256", "sha256"), ("HS384", "sha384"),
 del _name, _hash
 
 
-# ---- 7. RSA keys (RFC 8017) ----
+# ---- 7a. RSA keys (RFC 8017) ----
+#
+# Letters are RFC 8017's (§3.1, §3.2): n the modulus, e the public
+# exponent, d the private exponent, p and q the two primes, and the CRT
+# values dP = d mod (p-1), dQ = d mod (q-1), qInv = q^-1 mod p (named
+# dp, dq, qi as in the JWK, RFC 7518 §6.3.2); lambda(n) is
+# lcm(p-1, q-1).  k is the length of n in octets.  Only two-prime keys
+# exist here: multi-prime keys ("oth", RSAPrivateKey version 1) are
+# refused.
+#
+# Size limits: a modulus of more than _RSA_MAX_BITS is refused on load,
+# so that a hostile JWK Set with a 10 MB "n" cannot stall a verifier.
+# Smaller keys of any size load (to be inspected or converted), but the
+# RS*/PS* algorithms refuse moduli under _RSA_MIN_BITS (section 8).
+
+_RSA_MIN_BITS = 2048
+_RSA_MAX_BITS = 16384
+# Choice: e < 2^33 besides RFC 8017's 3 <= e < n, as Go and BoringSSL
+# require; an exponent as long as n would make every verification cost
+# a private-key operation (a cheap denial of service from a JWK Set).
+_RSA_MAX_E_BITS = 33
+_RSA_OID = "1.2.840.113549.1.1.1"          # rsaEncryption, RFC 8017 A.1
+_RSASSA_PSS_OID = "1.2.840.113549.1.1.10"  # id-RSASSA-PSS, RFC 8017 A.2.3
+_RSA_CRT_NAMES = ("p", "q", "dp", "dq", "qi")
+
+
+class _RSAMaterial(_Material):
+    """An RSA public or private key (RFC 8017 §3.1, §3.2), validated.
+
+    A private key always holds its CRT values, so signing never needs
+    the slow full-size exponentiation.  ``pss_only`` marks a key that
+    came with the id-RSASSA-PSS algorithm identifier: RS* refuse it.
+    """
+
+    __slots__ = ("n", "e", "d", "p", "q", "dp", "dq", "qi", "size", "k",
+                 "is_private", "pss_only")
+    kty = "RSA"
+
+    def __init__(self, n: int, e: int, d: Optional[int] = None,
+                 p: int = 0, q: int = 0, dp: int = 0, dq: int = 0,
+                 qi: int = 0, pss_only: bool = False):
+        _rsa_check_public(n, e)
+        if d is not None:
+            _rsa_check_private(n, e, d, p, q, dp, dq, qi)
+        self.n, self.e, self.d = n, e, d
+        self.p, self.q, self.dp, self.dq, self.qi = p, q, dp, dq, qi
+        self.size = n.bit_length()
+        self.k = (self.size + 7) // 8
+        self.is_private = d is not None
+        self.pss_only = pss_only
+
+    def public(self) -> "_RSAMaterial":
+        return _RSAMaterial(self.n, self.e, pss_only=self.pss_only)
+
+    def jwk_members(self, private: bool) -> Dict[str, str]:
+        # RFC 7518 §6.3: base64urlUInt, the fewest octets for the value.
+        names = ("n", "e") + (("d",) + _RSA_CRT_NAMES if private else ())
+        members = {"kty": "RSA"}
+        for name in names:
+            members[name] = _b64u_encode(_int_to_bytes(getattr(self, name)))
+        return members
+
+    def thumbprint_members(self) -> Dict[str, str]:
+        # RFC 7638 §3.2: "e", "kty", "n" only.
+        return self.jwk_members(False)
+
+    def to_pkcs1(self, private: bool) -> Tuple[str, bytes]:
+        """(PEM label, DER) of PKCS #1 RSAPrivateKey or RSAPublicKey
+        (RFC 8017 A.1.2, A.1.1)."""
+        if private:
+            return "RSA PRIVATE KEY", _der_seq(
+                _der_int(0), _der_int(self.n), _der_int(self.e),
+                _der_int(self.d), _der_int(self.p), _der_int(self.q),
+                _der_int(self.dp), _der_int(self.dq), _der_int(self.qi))
+        return "RSA PUBLIC KEY", _der_seq(_der_int(self.n),
+                                          _der_int(self.e))
+
+    def to_der(self, private: bool) -> Tuple[str, bytes]:
+        # RFC 8017 A.1: rsaEncryption parameters are NULL.  RFC 4055
+        # §3.1: id-RSASSA-PSS without parameters means "any hash".
+        if self.pss_only:
+            algorithm = _der_seq(_der_oid(_RSASSA_PSS_OID))
+        else:
+            algorithm = _der_seq(_der_oid(_RSA_OID), _DER_NULL_TLV)
+        if private:
+            return "PRIVATE KEY", _der_seq(
+                _der_int(0), algorithm, _der_octets(self.to_pkcs1(True)[1]))
+        return "PUBLIC KEY", _der_seq(algorithm,
+                                      _der_bits(self.to_pkcs1(False)[1]))
+
+
+def _rsa_check_public(n: int, e: int) -> None:
+    """RFC 8017 §3.1: n odd, 3 <= e < n, e odd; plus our size limits."""
+    if n.bit_length() > _RSA_MAX_BITS:
+        raise InvalidKeyError("RSA modulus of %d bits: more than the %d"
+                              "-bit limit" % (n.bit_length(),
+                                              _RSA_MAX_BITS))
+    if n % 2 == 0:
+        raise InvalidKeyError("RSA modulus is even")
+    if e < 3 or e % 2 == 0:
+        raise InvalidKeyError("RSA public exponent must be odd and at"
+                              " least 3")
+    if e >= n:
+        raise InvalidKeyError("RSA public exponent is not smaller than"
+                              " the modulus")
+    if e.bit_length() > _RSA_MAX_E_BITS:
+        raise InvalidKeyError("RSA public exponent of %d bits: more than"
+                              " %d" % (e.bit_length(), _RSA_MAX_E_BITS))
+
+
+def _rsa_check_private(n: int, e: int, d: int, p: int, q: int, dp: int,
+                       dq: int, qi: int) -> None:
+    """RFC 8017 §3.2 (second form): the private values agree.
+
+    p and q are not tested for primality: a key with a composite
+    "prime" still fails safely, at the check after each signature.
+    """
+    # Comparisons first: no big multiplication for oversized input.
+    if not (1 < p < n and 1 < q < n and p * q == n):
+        raise InvalidKeyError("RSA private key: n is not p * q")
+
+    # e * d == 1 (mod lambda(n)); this holds too for a d computed
+    # modulo phi(n) = (p-1)(q-1), which lambda(n) divides.
+    lambda_n = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
+    if not 0 < d < n or e * d % lambda_n != 1:
+        raise InvalidKeyError("RSA private key: d is not the inverse of"
+                              " e modulo lcm(p-1, q-1)")
+
+    if dp != d % (p - 1) or dq != d % (q - 1) or not (
+            0 < qi < p and q * qi % p == 1):
+        raise InvalidKeyError("RSA private key: dp, dq or qi does not"
+                              " match d, p and q")
+
+
+def _rsa_recover_primes(n: int, e: int, d: int) -> Tuple[int, int]:
+    """p and q from n, e and d (NIST SP 800-56B Rev. 2, Appendix C.2).
+
+    Each random g splits n with probability at least 1/2, so 100 tries
+    fail only with probability 2^-100 for a valid key.  An invalid d
+    shows up at once: g^(de-1) must be 1 for every g.
+    """
+    # Steps 1-2: k = de - 1 = 2^t * r with r odd.
+    k = d * e - 1
+    if k % 2:
+        raise InvalidKeyError("RSA private key: d is not a private"
+                              " exponent for n and e")
+    t = (k & -k).bit_length() - 1
+    r = k >> t
+
+    # Step 3: look for a square root of 1 other than +1 and -1.
+    for _ in range(100):
+        g = secrets.randbelow(n - 3) + 2
+        common = math.gcd(g, n)
+        if common > 1:
+            return common, n // common
+        y = pow(g, r, n)
+        if y == 1 or y == n - 1:
+            continue
+        for _ in range(t):
+            x = y * y % n
+            if x == 1:
+                # Step 5: y is a non-trivial square root of 1.
+                p = math.gcd(y - 1, n)
+                return p, n // p
+            if x == n - 1:
+                break
+            y = x
+        else:
+            raise InvalidKeyError("RSA private key: d is not a private"
+                                  " exponent for n and e")
+    # Step 4.
+    raise InvalidKeyError("RSA private key: cannot recover p and q from"
+                          " n, e and d")
+
+
+def _rsa_from_components(n: int, e: int, d: int) -> _RSAMaterial:
+    """A private key given only n, e and d: recover p, q and the CRT
+    values, with p > q as most encoders write them."""
+    # Checked first so that a huge d cannot make recovery crawl.
+    if not 0 < d < n:
+        raise InvalidKeyError("RSA private key: d is not between 0 and n")
+    p, q = _rsa_recover_primes(n, e, d)
+    if p < q:
+        p, q = q, p
+    return _RSAMaterial(n, e, d, p, q, d % (p - 1), d % (q - 1),
+                        pow(q, -1, p))
+
+
+def _rsa_jwk_int(jwk: Mapping[str, Any], name: str) -> int:
+    if name not in jwk:
+        raise KeyFormatError('JWK: RSA key without "%s"' % name)
+    # Choice: RFC 7518 §6.3 asks for the fewest octets; we accept
+    # leading zero octets on input (Java's BigInteger.toByteArray adds
+    # a sign octet and such JWKs are in use) and always write minimal.
+    # The thumbprint is computed from our minimal form, so it is the
+    # same either way.
+    return _b64u_uint(jwk[name], '"%s"' % name)
+
+
+def _rsa_from_jwk(jwk: Mapping[str, Any]) -> _RSAMaterial:
+    """An RSA JWK (RFC 7518 §6.3), public or private."""
+    if "oth" in jwk:
+        raise InvalidKeyError('JWK "oth": multi-prime RSA keys are not'
+                              " supported")
+    n = _rsa_jwk_int(jwk, "n")
+    e = _rsa_jwk_int(jwk, "e")
+    crt = [name for name in _RSA_CRT_NAMES if name in jwk]
+    if "d" not in jwk:
+        if crt:
+            raise KeyFormatError('JWK: RSA key with "%s" but no "d"'
+                                 % crt[0])
+        return _RSAMaterial(n, e)
+
+    # RFC 7518 §6.3.2: "d" alone, or "d" with every CRT member.
+    d = _rsa_jwk_int(jwk, "d")
+    if not crt:
+        return _rsa_from_components(n, e, d)
+    if len(crt) != len(_RSA_CRT_NAMES):
+        missing = [name for name in _RSA_CRT_NAMES if name not in jwk]
+        raise KeyFormatError('JWK: RSA private key with some CRT members'
+                             ' but not "%s"' % '", "'.join(missing))
+    p, q, dp, dq, qi = [_rsa_jwk_int(jwk, name) for name in _RSA_CRT_NAMES]
+    return _RSAMaterial(n, e, d, p, q, dp, dq, qi)
+
+
+def _rsa_from_pkcs1_public(der: bytes, pss_only: bool = False
+                           ) -> _RSAMaterial:
+    """PKCS #1 RSAPublicKey (RFC 8017 A.1.1), PEM "RSA PUBLIC KEY"."""
+    what = "RSAPublicKey"
+    items = _der_sequence(_der_decode(der, what), what, 2, 2)
+    n = _der_read_int(items[0], what + " modulus")
+    e = _der_read_int(items[1], what + " publicExponent")
+    return _RSAMaterial(n, e, pss_only=pss_only)
+
+
+def _rsa_from_pkcs1_private(der: bytes, pss_only: bool = False
+                            ) -> _RSAMaterial:
+    """PKCS #1 RSAPrivateKey (RFC 8017 A.1.2), PEM "RSA PRIVATE KEY"."""
+    what = "RSAPrivateKey"
+    items = _der_sequence(_der_decode(der, what), what, 9, 10)
+    version = _der_read_int(items[0], what + " version")
+    if version == 1:
+        raise InvalidKeyError("multi-prime RSA keys (RSAPrivateKey"
+                              " version 1) are not supported")
+    if version != 0 or len(items) != 9:
+        raise KeyFormatError("%s: version %d with %d elements, expected"
+                             " version 0 with 9" % (what, version,
+                                                    len(items)))
+    names = ("modulus", "publicExponent", "privateExponent", "prime1",
+             "prime2", "exponent1", "exponent2", "coefficient")
+    n, e, d, p, q, dp, dq, qi = [
+        _der_read_int(item, "%s %s" % (what, name))
+        for item, name in zip(items[1:], names)]
+    return _RSAMaterial(n, e, d, p, q, dp, dq, qi, pss_only=pss_only)
+
+
+def _rsa_pss_only(oid: str, params: Optional[_DERItem], what: str
+                  ) -> bool:
+    """Check an AlgorithmIdentifier's parameters; True for RSASSA-PSS.
+
+    Choice: rsaEncryption parameters must be NULL (RFC 8017 A.1, RFC
+    4055 §1.2) or, as some encoders write them, absent.  An
+    id-RSASSA-PSS key is accepted only without parameters (RFC 4055
+    §3.1: usable with any hash), and then only for PS256/384/512;
+    parameters that pin a hash and salt are not supported.
+    """
+    if oid == _RSASSA_PSS_OID:
+        if params is not None:
+            raise InvalidKeyError("%s: RSASSA-PSS key parameters are not"
+                                  " supported" % what)
+        return True
+    if params is not None and params != (_DER_NULL, b""):
+        raise KeyFormatError("%s: rsaEncryption parameters must be NULL"
+                             % what)
+    return False
+
+
+def _rsa_from_spki(oid: str) -> Callable[..., _RSAMaterial]:
+    def parse(params: Optional[_DERItem], public: bytes) -> _RSAMaterial:
+        what = "SubjectPublicKeyInfo"
+        return _rsa_from_pkcs1_public(public,
+                                      _rsa_pss_only(oid, params, what))
+    return parse
+
+
+def _rsa_from_pkcs8(oid: str) -> Callable[..., _RSAMaterial]:
+    def parse(params: Optional[_DERItem], private: bytes,
+              public: Optional[bytes]) -> _RSAMaterial:
+        what = "PKCS#8 private key"
+        material = _rsa_from_pkcs1_private(
+            private, _rsa_pss_only(oid, params, what))
+        # RFC 5958 §2: the optional publicKey must be this key's.
+        if public is not None:
+            given = _rsa_from_pkcs1_public(public)
+            if (given.n, given.e) != (material.n, material.e):
+                raise InvalidKeyError("%s: publicKey does not match the"
+                                      " private key" % what)
+        return material
+    return parse
+
+
+_JWK_PARSERS["RSA"] = _rsa_from_jwk
+_PEM_PARSERS["RSA PUBLIC KEY"] = _rsa_from_pkcs1_public
+_PEM_PARSERS["RSA PRIVATE KEY"] = _rsa_from_pkcs1_private
+for _oid in (_RSA_OID, _RSASSA_PSS_OID):
+    _SPKI_PARSERS[_oid] = _rsa_from_spki(_oid)
+    _PKCS8_PARSERS[_oid] = _rsa_from_pkcs8(_oid)
+del _oid
+
+
+# ---- 7b. RSA key generation (FIPS 186-5 A.1.3) ----
+#
+# Probable primes from random candidates (FIPS 186-5 Appendix A.1.3,
+# B.3): each candidate is drawn afresh from ``secrets``, sieved by trial
+# division, then put through Miller-Rabin with random bases.
+
+_RSA_PUBLIC_EXPONENT = 65537
+_SMALL_PRIMES_LIMIT = 2000
+_small_primes_product = 0   # the product of odd primes below the limit
+
+
+def _odd_primes_product() -> int:
+    """The product of the odd primes below _SMALL_PRIMES_LIMIT, made on
+    first use (a gcd with it is one trial division by all of them)."""
+    global _small_primes_product
+    if not _small_primes_product:
+        limit = _SMALL_PRIMES_LIMIT
+        sieve = bytearray([1]) * limit
+        for i in range(3, math.isqrt(limit) + 1, 2):
+            if sieve[i]:
+                sieve[i * i::2 * i] = bytes(len(sieve[i * i::2 * i]))
+        product = 1
+        for i in range(3, limit, 2):
+            if sieve[i]:
+                product *= i
+        _small_primes_product = product
+    return _small_primes_product
+
+
+def _miller_rabin_rounds(bits: int) -> int:
+    """Rounds for a random ``bits``-bit candidate to pass as prime while
+    composite with probability at most 2^-100.
+
+    Damgard, Landrock and Pomerance's bound (HAC Fact 4.48): for
+    k >= 21 and 3 <= t <= k/9, p(k, t) < k^(3/2) 2^t t^(-1/2)
+    4^(2 - sqrt(t k)).  It gives 4 rounds at 1024 bits (2^-106) and 3
+    from 1236 bits; we add one round because our candidates come from
+    the top quarter of the range rather than the whole of it.
+    """
+    t = 3
+    while (1.5 * math.log2(bits) + t - 0.5 * math.log2(t)
+           + 2 * (2 - math.sqrt(t * bits))) > -100:
+        t += 1
+    return t + 1
+
+
+def _is_probable_prime_vartime(w: int, rounds: int) -> bool:
+    """Miller-Rabin with random bases (FIPS 186-5 B.3.1).
+
+    Variable time in w: it runs only on candidates, and a rejected
+    candidate is thrown away.
+    """
+    # Step 1-2: w - 1 = 2^a * m with m odd.
+    a = ((w - 1) & -(w - 1)).bit_length() - 1
+    m = (w - 1) >> a
+    for _ in range(rounds):
+        b = secrets.randbelow(w - 3) + 2
+        z = pow(b, m, w)
+        if z == 1 or z == w - 1:
+            continue
+        for _ in range(a - 1):
+            z = z * z % w
+            if z == w - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _random_prime(bits: int, e: int) -> int:
+    """A probable prime p of ``bits`` bits with gcd(p - 1, e) = 1."""
+    rounds = _miller_rabin_rounds(bits)
+    sieve = _odd_primes_product()
+    while True:
+        # FIPS 186-5 A.1.3 step 4.4: p >= sqrt(2) * 2^(bits-1), which
+        # setting the top two bits ensures (1.5 > sqrt(2)); so n = p*q
+        # has exactly 2 * bits bits.
+        p = secrets.randbits(bits) | (3 << (bits - 2)) | 1
+
+        if math.gcd(p, sieve) != 1:
+            continue
+        # Step 4.5: e must be invertible modulo p - 1.
+        if math.gcd(p - 1, e) != 1:
+            continue
+        if _is_probable_prime_vartime(p, rounds):
+            return p
+
+
+def _generate_rsa(alg: _Alg, bits: Optional[int], crv: Optional[str]
+                  ) -> _RSAMaterial:
+    """A new RSA key of ``bits`` (default 2048) with e = 65537."""
+    if crv is not None:
+        raise ValueError("an RSA key has no curve")
+    if bits is None:
+        bits = _RSA_MIN_BITS
+    # Choice: whole octets, from the algorithms' minimum to the load
+    # limit (keys past 8192 bits take minutes in pure Python).
+    if not _RSA_MIN_BITS <= bits <= _RSA_MAX_BITS or bits % 8:
+        raise ValueError("RSA keys are %d to %d bits, in multiples of 8"
+                         % (_RSA_MIN_BITS, _RSA_MAX_BITS))
+    e = _RSA_PUBLIC_EXPONENT
+    half = bits // 2
+    while True:
+        p = _random_prime(half, e)
+        q = _random_prime(half, e)
+
+        # FIPS 186-5 A.1.3 step 5.4: |p - q| > 2^(nlen/2 - 100).
+        if abs(p - q) <= 1 << (half - 100):
+            continue
+
+        # RFC 8017 §3.2 / FIPS 186-5 A.1.1: d = e^-1 mod lambda(n),
+        # and 2^(nlen/2) < d.
+        lambda_n = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
+        d = pow(e, -1, lambda_n)
+        if d > 1 << half:
+            break
+    if p < q:
+        p, q = q, p
+    return _RSAMaterial(p * q, e, d, p, q, d % (p - 1), d % (q - 1),
+                        pow(q, -1, p))
+
+
+_KEY_GENERATORS["RSA"] = _generate_rsa
 
 
 # ---- 8. RSASSA: RS256/384/512 and PS256/384/512 (RFC 7518 §3.3, §3.5) ----
+#
+# Letters are RFC 8017's (§5.2, §8, §9): M the message, mHash its hash,
+# EM the encoded message of emBits bits in emLen octets, m and s the
+# message and signature representatives (integers), hLen the hash
+# length, sLen the PSS salt length, and n, e, k as in section 7.
+#
+# Signing (RFC 8017 §5.2.1, second form) uses the CRT values and
+# Garner's recombination, blinds the input with a fresh random r per
+# signature so that the exponentiations never see a value an attacker
+# chose, and checks the result before releasing it.  Python integers
+# are not constant time; blinding makes what the timing of one
+# signature reveals unrelated to the message, nothing more.
+
+_RSA_HASHES = {
+    "256": (hashlib.sha256, 32),
+    "384": (hashlib.sha384, 48),
+    "512": (hashlib.sha512, 64),
+}
+
+# RFC 8017 §9.2 Note 1: the DER of DigestInfo up to the hash value,
+# i.e. SEQUENCE { SEQUENCE { OID, NULL }, OCTET STRING (hLen) }.
+_DIGEST_INFO_PREFIXES = {
+    "256": bytes.fromhex("3031300d060960864801650304020105000420"),
+    "384": bytes.fromhex("3041300d060960864801650304020205000430"),
+    "512": bytes.fromhex("3051300d060960864801650304020305000440"),
+}
+
+
+def _rsasp1(key: _RSAMaterial, m: int) -> int:
+    """s = m^d mod n by CRT, blinded and checked (RFC 8017 §5.2.1)."""
+    n, e, p, q = key.n, key.e, key.p, key.q
+
+    # Blinding (Kocher 1996): sign c = m * r^e instead of m, then
+    # s = c^d * r^-1 = m^d.  r is fresh for every signature.  (An r
+    # sharing a factor with n, probability about 2^-1000, would make
+    # pow raise; that is left to chance.)  Dropping this would fail
+    # no signature test: test_blinding_is_fresh_per_signature guards it.
+    r = secrets.randbelow(n - 2) + 2
+    r_inv = pow(r, -1, n)
+    c = pow(r, e, n) * m % n
+
+    # §5.2.1 step 2.b (Garner): s1 = c^dP mod p, s2 = c^dQ mod q,
+    # h = (s1 - s2) * qInv mod p, s' = s2 + q * h.
+    s1 = pow(c % p, key.dp, p)
+    s2 = pow(c % q, key.dq, q)
+    h = (s1 - s2) * key.qi % p
+    s_blinded = s2 + q * h
+    s = s_blinded * r_inv % n
+
+    # Fault guard (Boneh, DeMillo, Lipton 1997): a signature with one
+    # wrong CRT half gives away p as gcd(s^e - m, n).  Never release a
+    # signature that does not verify.  test_rsa.py's corrupted-key test
+    # guards this line.
+    if pow(s, e, n) != m:
+        raise InvalidKeyError("internal error: RSA signature check failed"
+                              " (inconsistent key or fault)")
+    return s
+
+
+def _rsa_key_problem(name: str) -> Callable[[_RSAMaterial], Optional[str]]:
+    def key_problem(key: _RSAMaterial) -> Optional[str]:
+        # RFC 7518 §3.3, §3.5: "A key of size 2048 bits or larger MUST
+        # be used with these algorithms."
+        if key.size < _RSA_MIN_BITS:
+            return "%s needs a modulus of at least %d bits, got %d" % (
+                name, _RSA_MIN_BITS, key.size)
+        if key.pss_only and name.startswith("RS"):
+            return "an RSASSA-PSS key cannot be used with %s" % name
+        return None
+    return key_problem
+
+
+def _emsa_pkcs1_v1_5(key: _RSAMaterial, bits: str, M: bytes) -> int:
+    """EM = 0x00 || 0x01 || PS || 0x00 || T as an integer (RFC 8017
+    §9.2).  emLen = k >= 256 here, so PS is always long enough."""
+    hash_new = _RSA_HASHES[bits][0]
+    T = _DIGEST_INFO_PREFIXES[bits] + hash_new(M).digest()
+    PS = b"\xff" * (key.k - len(T) - 3)
+    return _int_from_bytes(b"\x00\x01" + PS + b"\x00" + T)
+
+
+def _rsassa_pkcs1_v1_5(name: str) -> _Alg:
+    bits = name[2:]
+
+    def sign(key: _RSAMaterial, data: bytes) -> bytes:
+        # RFC 8017 §8.2.1.
+        m = _emsa_pkcs1_v1_5(key, bits, data)
+        return _int_to_bytes(_rsasp1(key, m), key.k)
+
+    def verify(key: _RSAMaterial, data: bytes, signature: bytes,
+               strict: bool) -> bool:
+        # §8.2.2 step 1: the signature is exactly k octets.
+        if len(signature) != key.k:
+            return False
+
+        # Step 2 (RSAVP1, §5.2.2): s < n, m = s^e mod n.
+        s = _int_from_bytes(signature)
+        if s >= key.n:
+            return False
+        m = pow(s, key.e, key.n)
+
+        # Steps 3-4: encode the expected EM ourselves and compare the
+        # whole of it.  Never parse the recovered block: parsers that
+        # skip padding or stop after the DigestInfo accept forgeries
+        # for e = 3 (Bleichenbacher 2006, CVE-2006-4339).  Plain == is
+        # fine: m and the expected EM are both public.
+        return m == _emsa_pkcs1_v1_5(key, bits, data)
+
+    return _Alg(name, "RSA", None, sign, verify, _rsa_key_problem(name))
+
+
+def _mgf1(seed: bytes, length: int, hash_new: Callable[..., Any],
+          hLen: int) -> int:
+    """MGF1 (RFC 8017 B.2.1), returned as a ``length``-octet integer."""
+    T = b"".join(hash_new(seed + counter.to_bytes(4, "big")).digest()
+                 for counter in range((length + hLen - 1) // hLen))
+    return _int_from_bytes(T[:length])
+
+
+def _rsassa_pss(name: str) -> _Alg:
+    hash_new, hLen = _RSA_HASHES[name[2:]]
+
+    def sign(key: _RSAMaterial, data: bytes) -> bytes:
+        # RFC 8017 §9.1.1 (EMSA-PSS-ENCODE) with sLen = hLen (RFC 7518
+        # §3.5: "The size of the salt value is the same size as the
+        # hash function output").  emLen >= 256 > 2 * hLen + 2 here.
+        emBits = key.size - 1
+        emLen = (emBits + 7) // 8
+        mHash = hash_new(data).digest()
+
+        # Steps 4-6: a fresh random salt (test_rfc7520_4_2_verify sees
+        # two signatures differ); H = Hash(0x00*8 || mHash || salt).
+        salt = secrets.token_bytes(hLen)
+        H = hash_new(b"\x00" * 8 + mHash + salt).digest()
+
+        # Steps 7-12: DB = PS || 0x01 || salt, masked with MGF1(H), the
+        # leftmost 8*emLen - emBits bits cleared; EM = maskedDB || H ||
+        # 0xbc.
+        db_len = emLen - hLen - 1
+        DB = _int_from_bytes(b"\x01" + salt)
+        masked_db = (DB ^ _mgf1(H, db_len, hash_new, hLen)) \
+            & ((1 << (8 * db_len - (8 * emLen - emBits))) - 1)
+        m = (masked_db << (8 * hLen + 8)) | (_int_from_bytes(H) << 8) \
+            | 0xbc
+
+        # §8.1.1 step 2: RSASP1.
+        return _int_to_bytes(_rsasp1(key, m), key.k)
+
+    def verify(key: _RSAMaterial, data: bytes, signature: bytes,
+               strict: bool) -> bool:
+        # §8.1.2 step 1 and 2 (RSAVP1): k octets, s < n.
+        if len(signature) != key.k:
+            return False
+        s = _int_from_bytes(signature)
+        if s >= key.n:
+            return False
+        m = pow(s, key.e, key.n)
+
+        # Step 2.c: EM = I2OSP(m, emLen), which fails if m is too long.
+        emBits = key.size - 1
+        emLen = (emBits + 7) // 8
+        if m >> (8 * emLen):
+            return False
+        EM = _int_to_bytes(m, emLen)
+
+        # §9.1.2 steps 2-3: mHash; emLen >= hLen + sLen + 2 always
+        # holds here (emLen >= 255, the salt is found in DB below).
+        mHash = hash_new(data).digest()
+
+        # Step 4: the rightmost octet is 0xbc.
+        if EM[-1] != 0xbc:
+            return False
+
+        # Step 5-6: maskedDB || H, and the leftmost 8*emLen - emBits
+        # bits of maskedDB are zero.
+        db_len = emLen - hLen - 1
+        masked_db = _int_from_bytes(EM[:db_len])
+        H = EM[db_len:-1]
+        if masked_db >> (8 * db_len - (8 * emLen - emBits)):
+            return False
+
+        # Steps 7-9: DB = maskedDB xor MGF1(H), with the leftmost
+        # 8*emLen - emBits bits cleared (MGF1 may have set them).
+        DB = masked_db ^ _mgf1(H, db_len, hash_new, hLen)
+        DB &= (1 << (8 * db_len - (8 * emLen - emBits))) - 1
+
+        # Step 10: DB = zeros || 0x01 || salt.  Deviation: sLen is not
+        # fixed in advance (RFC 7518 does not say verifiers must check
+        # it, and other signers use other lengths); the 0x01 octet marks
+        # where the salt starts.  With ``strict``, sLen must be hLen.
+        db = _int_to_bytes(DB, db_len).lstrip(b"\x00")
+        if not db or db[0] != 0x01:
+            return False
+        salt = db[1:]
+        if strict and len(salt) != hLen:
+            return False
+
+        # Steps 11-14: H' = Hash(0x00*8 || mHash || salt) equals H.
+        # Plain == is fine: both are public.
+        return hash_new(b"\x00" * 8 + mHash + salt).digest() == H
+
+    return _Alg(name, "RSA", None, sign, verify, _rsa_key_problem(name))
+
+
+for _name in ("RS256", "RS384", "RS512"):
+    _ALGORITHMS[_name] = _rsassa_pkcs1_v1_5(_name)
+for _name in ("PS256", "PS384", "PS512"):
+    _ALGORITHMS[_name] = _rsassa_pss(_name)
+del _name
 
 
 # ---- 9. Short Weierstrass curves: P-256, P-384, P-521, secp256k1 ----
