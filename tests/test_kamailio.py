@@ -468,3 +468,62 @@ def test_module_level_functions(monkeypatch):
     assert jwt3.jwt3_verify_key(JWKS, "HS256", "a=2", token) == -1
     assert jwt3.pv("status") == jwt3.STATUS_CLAIM
     assert jwt3._default_module.leeway_sec == 0
+
+
+# -- PEM key strings (RSA: the C module's private RSA PEM cannot sign,
+#    its bug B3, and so emits unsigned tokens, B2)
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def data_path(name):
+    return os.path.join(DATA, name)
+
+
+def data_text(name):
+    with open(data_path(name)) as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("private, public", [
+    ("rsa2048.pkcs8.pem", "rsa2048.spki.pem"),
+    ("rsa2048.pkcs1.pem", "rsa2048.pkcs1-pub.pem"),
+    ("rsa2048.pkcs8.pem", "rsa2048.crt.pem"),
+])
+@pytest.mark.parametrize("alg", ["RS256", "PS384"])
+def test_rsa_pem_files_and_text(module, private, public, alg):
+    for prvkey in (data_path(private), data_text(private)):
+        token = generated(module, SEED_CLAIMS, key=prvkey, alg=alg)
+        header = jwt3.decode_unverified(token).header
+        assert header == {"alg": alg, "typ": "JWT"}
+        for pubkey in (data_path(public), data_text(public)):
+            assert module.jwt3_verify(pubkey, alg, SEED_CLAIMS, token) == 1
+            assert module.jwt3_verify(pubkey, alg, "caller='eve'",
+                                      token) == -1
+
+
+def test_rsa_pem_keys_have_the_legacy_kids(module):
+    assert module._keys(data_path("rsa2048.spki.pem"))[0].kid == \
+        "legacy-file"
+    assert module._keys(data_text("rsa2048.spki.pem"))[0].kid == \
+        "legacy-raw"
+
+
+def test_rsa_public_pem_cannot_sign(module):
+    assert module.jwt3_generate(data_path("rsa2048.spki.pem"), "RS256",
+                                "a=1") == -1
+    assert "public key cannot sign" in module.pv("error")
+    assert module.pv("val") is None
+
+
+@pytest.mark.parametrize("name, alg, status, reason", [
+    ("rsa1024.pkcs8.pem", "RS256", jwt3.STATUS_KEY, "at least 2048"),
+    ("rsa2048.encrypted-pkcs8.pem", "RS256", jwt3.STATUS_KEY, "encrypted"),
+    ("rsa2048.spki.pem", "ES256", jwt3.STATUS_KEY, "RSA key cannot be"),
+    ("rsa2048.spki.pem", "HS256", jwt3.STATUS_KEY, "RSA key cannot be"),
+])
+def test_rsa_pem_refusals(module, name, alg, status, reason):
+    token = forge({"alg": alg}, {"a": 1})
+    assert module.jwt3_verify_key(data_path(name), alg, "", token) == -1
+    assert module.pv("status") == status
+    assert reason in module.pv("error")
