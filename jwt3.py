@@ -1488,7 +1488,7 @@ _P256 = _Curve(
     gx=0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
     gy=0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5,
     n=0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551,
-    oid="1.2.840.10045.3.1.7", window=7)
+    oid="1.2.840.10045.3.1.7", window=9)
 
 _P384 = _Curve(
     "P-384",
@@ -1503,7 +1503,7 @@ _P384 = _Curve(
            "e9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f", 16),
     n=int("ffffffffffffffffffffffffffffffffffffffffffffffff"
           "c7634d81f4372ddf581a0db248b0a77aecec196accc52973", 16),
-    oid="1.3.132.0.34", window=7)
+    oid="1.3.132.0.34", window=8)
 
 _P521 = _Curve(
     "P-521",
@@ -1531,7 +1531,7 @@ _SECP256K1 = _Curve(
     gx=0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798,
     gy=0x483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8,
     n=0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141,
-    oid="1.3.132.0.10", window=7)
+    oid="1.3.132.0.10", window=9)
 
 _CURVES = OrderedDict((curve.name, curve) for curve in (
     _P256, _P384, _P521, _SECP256K1))     # type: Dict[str, _Curve]
@@ -2058,7 +2058,7 @@ def _straus_vartime(curve: _Curve,
 # table's build time.  Both maps are small LRUs keyed by the curve and
 # the public point; the tables hold public data only.
 
-_KEY_TABLE_WINDOW = 7
+_KEY_TABLE_WINDOW = 8
 _KEY_TABLE_AFTER = 3        # cold verifications before a table is built
 _KEY_TABLE_SLOTS = 8        # tables kept (about 0.3-1.2 MB each)
 _KEY_USE_SLOTS = 256        # keys whose uses are counted
