@@ -1474,7 +1474,7 @@ class _Curve:
         self.window = window
         self.g_table = None    # type: Optional[_FixedTable]
         # secp256k1 only: (beta, lambda, basis) for GLV (section 9b).
-        self.glv = None        # type: Optional[Tuple[int, int, Any]]
+        self.glv = None   # type: Optional[Tuple[int, int, int, int, int, int]]
 
     def __repr__(self) -> str:
         return "<_Curve %s>" % self.name
@@ -1783,6 +1783,31 @@ def _g_table(curve: _Curve) -> _FixedTable:
     return table
 
 
+def _regular_digits(k: int, n: int, w: int, count: int) -> List[int]:
+    """``count`` odd signed digits d_i, |d_i| < 2^w, least significant
+    first, with sum d_i * 2^(w*i) = k or k + n (whichever is odd).
+
+    The loop and the digit count are the same for every k: a nonce with
+    leading zero bits is recoded exactly like any other.
+    """
+    # k*B = (k + n)*B: pick the odd one of the two without a branch.
+    # m < 2n < 2^(bits+1).
+    k %= n
+    m = k + n * (1 - (k & 1))
+
+    # Each step leaves (m - d)/2^w odd; the last digit is what remains,
+    # 1 <= m < 2^w since count >= (bits+2)/w (Joye-Tunstall §3.2).
+    mask = (2 << w) - 1
+    half = 1 << w
+    digits = []
+    for _ in range(count - 1):
+        d = (m & mask) - half
+        digits.append(d)
+        m = (m - d) >> w
+    digits.append(m)
+    return digits
+
+
 def _mul_fixed_add(curve: _Curve, table: _FixedTable, k: int,
                    acc: _XYZZ = _INFINITY_XYZZ) -> _XYZZ:
     """acc + k*B in XYZZ coordinates, where ``table`` is B's table.
@@ -1791,26 +1816,9 @@ def _mul_fixed_add(curve: _Curve, table: _FixedTable, k: int,
     suitable for secret scalars (with the leaks listed above).
     """
     p = curve.p
-    n = curve.n
     w, rows = table
     X1, Y1, ZZ1, ZZZ1 = acc
-
-    # k*B = (k + n)*B: pick the odd one of the two without a branch.
-    # m < 2n < 2^(bits+1).
-    k %= n
-    m = k + n * (1 - (k & 1))
-
-    # Regular recoding: m = sum d_i * 2^(w*i), every d_i odd with
-    # |d_i| < 2^w.  Each step leaves (m - d)/2^w odd; the last digit is
-    # what remains, 1 <= m < 2^w since len(rows) >= (bits+2)/w.
-    mask = (2 << w) - 1
-    half = 1 << w
-    digits = []
-    for _ in range(len(rows) - 1):
-        d = (m & mask) - half
-        digits.append(d)
-        m = (m - d) >> w
-    digits.append(m)
+    digits = _regular_digits(k, curve.n, w, len(rows))
 
     for row, d in zip(rows, digits):
         # |d| = 2j+1 selects row[j]; s = -1 for d < 0 negates y.
@@ -1846,16 +1854,14 @@ def _random_below(bound: int) -> int:
     return int.from_bytes(os.urandom(nbytes), "big") % (bound - 1) + 1
 
 
-def _mul_base(curve: _Curve, k: int) -> Optional[_Affine]:
-    """k*G in affine form for a secret k (None if k*G = O).
+def _mul_base(curve: _Curve, k: int) -> _Affine:
+    """k*G in affine form for a secret k in [1, n-1] (so k*G is not O).
 
     The inversion mod p is blinded by a random factor, so the
     variable-time extended Euclid in pow() never sees ZZ*ZZZ itself.
     """
     X, Y, ZZ, ZZZ = _mul_fixed_add(curve, _g_table(curve), k)
     p = curve.p
-    if not ZZ:
-        return None
     blind = _random_below(p)
     inv = pow(ZZ * ZZZ % p * blind % p, -1, p) * blind % p
     return X * ZZZ % p * inv % p, Y * ZZ % p * inv % p
@@ -1899,11 +1905,11 @@ def _odd_multiples_vartime(curve: _Curve, x: int, y: int
 
 
 def _wnaf_lookup(curve: _Curve, multiples: Sequence[_Affine],
-                 negate: bool) -> List[Optional[_Affine]]:
+                 negate: bool) -> List[_Affine]:
     """A list indexed by a wNAF digit d (negative d by Python's negative
     indexing) giving d*P, or -d*P if ``negate``."""
     p = curve.p
-    lookup = [None] * (1 << _WNAF_WIDTH)    # type: List[Optional[_Affine]]
+    lookup = [(0, 0)] * (1 << _WNAF_WIDTH)    # even d: never read
     for j, (x, y) in enumerate(multiples):
         plus, minus = (x, y), (x, (p - y) % p)
         if negate:
@@ -1927,11 +1933,11 @@ def _glv(curve: _Curve) -> Tuple[int, int, int, int, int, int]:
     p, n = curve.p, curve.n
 
     def cube_root_of_unity(modulus: int) -> int:
-        for g in range(2, 100):
-            root = pow(g, (modulus - 1) // 3, modulus)
-            if root != 1:
-                return root
-        raise ValueError("internal error: no cube root of unity")
+        # g^((m-1)/3) for the first g that is not a cube.
+        g = 2
+        while pow(g, (modulus - 1) // 3, modulus) == 1:
+            g += 1
+        return pow(g, (modulus - 1) // 3, modulus)
 
     beta = cube_root_of_unity(p)
     lam = cube_root_of_unity(n)
@@ -1999,8 +2005,7 @@ def _mul_add_vartime(curve: _Curve, u1: int, u2: int, x: int, y: int,
 
 
 def _straus_vartime(curve: _Curve,
-                    streams: Sequence[Tuple[List[int],
-                                            List[Optional[_Affine]]]]
+                    streams: Sequence[Tuple[List[int], List[_Affine]]]
                     ) -> _Jacobian:
     """sum k_i*P_i over (wNAF of k_i, lookup of P_i): one shared chain
     of doublings (Straus-Shamir interleaving)."""
@@ -2062,8 +2067,9 @@ _KEY_TABLE_WINDOW = 8
 _KEY_TABLE_AFTER = 3        # cold verifications before a table is built
 _KEY_TABLE_SLOTS = 8        # tables kept (about 0.3-1.2 MB each)
 _KEY_USE_SLOTS = 256        # keys whose uses are counted
-_key_tables = OrderedDict()  # type: Dict[Tuple[str, int, int], _FixedTable]
-_key_uses = OrderedDict()    # type: Dict[Tuple[str, int, int], int]
+_KeyIdent = Tuple[str, int, int]
+_key_tables = OrderedDict()  # type: OrderedDict[_KeyIdent, _FixedTable]
+_key_uses = OrderedDict()    # type: OrderedDict[_KeyIdent, int]
 _key_cache_lock = threading.Lock()
 
 
@@ -2075,12 +2081,12 @@ def _key_table_vartime(curve: _Curve, x: int, y: int
     with _key_cache_lock:
         table = _key_tables.get(ident)
         if table is not None:
-            _key_tables.move_to_end(ident)      # type: ignore
+            _key_tables.move_to_end(ident)
             return table
         uses = _key_uses.pop(ident, 0) + 1
         _key_uses[ident] = uses
         if len(_key_uses) > _KEY_USE_SLOTS:
-            _key_uses.popitem(last=False)       # type: ignore
+            _key_uses.popitem(last=False)
         if uses <= _KEY_TABLE_AFTER:
             return None
 
@@ -2090,7 +2096,7 @@ def _key_table_vartime(curve: _Curve, x: int, y: int
         _key_uses.pop(ident, None)
         _key_tables[ident] = table
         while len(_key_tables) > _KEY_TABLE_SLOTS:
-            _key_tables.popitem(last=False)     # type: ignore
+            _key_tables.popitem(last=False)
     return table
 
 
@@ -2130,9 +2136,9 @@ class _ECMaterial(_Material):
         self.y = y
         self.d = d
 
-    crv = property(lambda self: self.curve.name)          # type: ignore
-    size = property(lambda self: self.curve.bits)         # type: ignore
-    is_private = property(lambda self: self.d is not None)  # type: ignore
+    crv = property(lambda self: self.curve.name)
+    size = property(lambda self: self.curve.bits)
+    is_private = property(lambda self: self.d is not None)
 
     def public(self) -> "_ECMaterial":
         return _ECMaterial(self.curve, self.x, self.y)
@@ -2197,8 +2203,6 @@ def _ec_private(curve: _Curve, d: int, public: Optional[_ECMaterial],
         raise InvalidKeyError("%s: private scalar d out of range [1, n-1]"
                               % what)
     Q = _mul_base(curve, d)
-    if Q is None:
-        raise ValueError("internal error: d*G = O for d in [1, n-1]")
     if public is not None and (public.x, public.y) != Q:
         raise InvalidKeyError("%s: public key does not match the private"
                               " key" % what)
@@ -2439,12 +2443,11 @@ def _ecdsa_sign(curve: _Curve, d: int, h1: bytes, hash_name: str,
     RFC 6979 nonce for ``hash_name`` (+ extra entropy, §3.6)."""
     n = curve.n
     e = _bits2int(h1, curve.bits)
-    for k in _rfc6979_nonces(curve, d, h1, hash_name, extra):
+    nonces = _rfc6979_nonces(curve, d, h1, hash_name, extra)
+    while True:
         # R = k*G by the fixed-sequence loop of section 9b.
-        R = _mul_base(curve, k)
-        if R is None:
-            continue
-        r = R[0] % n
+        k = next(nonces)
+        r = _mul_base(curve, k)[0] % n
         if not r:
             continue
 
@@ -2455,7 +2458,6 @@ def _ecdsa_sign(curve: _Curve, d: int, h1: bytes, hash_name: str,
         s = k_inv * (e + r * d) % n
         if s:
             return r, s
-    raise ValueError("internal error: RFC 6979 nonces ran out")
 
 
 def _ecdsa_verify_vartime(curve: _Curve, x: int, y: int, h1: bytes,
@@ -2503,6 +2505,8 @@ def _es_algorithm(name: str, curve: _Curve, hash_name: str) -> _Alg:
         elif not isinstance(extra_entropy, (bytes, bytearray)):
             raise TypeError("extra_entropy must be bytes, got %s"
                             % type(extra_entropy).__name__)
+        if material.d is None:
+            raise InvalidKeyError("a public key cannot sign")
         h1 = hashlib.new(hash_name, data).digest()
         r, s = _ecdsa_sign(curve, material.d, h1, hash_name,
                            bytes(extra_entropy))
