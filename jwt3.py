@@ -1691,7 +1691,8 @@ def _to_affine(curve: _Curve, X: int, Y: int, Z: int
 def _batch_to_affine(curve: _Curve, points: Sequence[_Jacobian]
                      ) -> List[_Affine]:
     """Normalize many Jacobian points (none of them O) to affine with
-    one inversion: Montgomery's trick (Montgomery 1987, §10.3.1)."""
+    one inversion: Montgomery's trick (Montgomery 1987, §10.3.1).
+    Variable time; used on public points only."""
     p = curve.p
 
     # prefix[i] = Z_0 * ... * Z_(i-1)
@@ -1746,7 +1747,10 @@ _FixedTable = Tuple[int, List[List[_Affine]]]   # (w, rows)
 
 def _fixed_table(curve: _Curve, x: int, y: int, w: int) -> _FixedTable:
     """The fixed-base table of B = (x, y): rows[i][j] = (2j+1)*2^(w*i)*B,
-    affine, for every window i that _mul_fixed_add reads."""
+    affine, for every window i that _mul_fixed_add reads.
+
+    Variable time: B is G or a public key, never a secret.
+    """
     count = 1 << (w - 1)
     # A scalar below 2n < 2^(bits+1) needs ceil((bits+2)/w) odd digits
     # (see _mul_fixed_add).
