@@ -47,8 +47,10 @@ Sections of this file, in order (each leans only on those before it):
    7a. RSA keys (RFC 8017)
    7b. RSA key generation (FIPS 186-5 A.1.3)
     8. RSASSA: RS256/384/512 and PS256/384/512 (RFC 7518 §3.3, §3.5)
-    9. Short Weierstrass curves: P-256, P-384, P-521, secp256k1
-   10. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K
+   9a. Short Weierstrass curves: P-256, P-384, P-521, secp256k1
+   9b. Scalar multiplication: fixed-base tables, wNAF, GLV
+  10a. EC keys: JWK, SEC 1, PKCS #8, SPKI (RFC 7518 §6.2, RFC 5915)
+  10b. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K
    11. Edwards curves and EdDSA: Ed25519, Ed448 (RFC 8032, RFC 8037)
    12. Key generation
    13. Remote JWK Sets
@@ -2075,10 +2077,1140 @@ for _name in ("PS256", "PS384", "PS512"):
 del _name
 
 
-# ---- 9. Short Weierstrass curves: P-256, P-384, P-521, secp256k1 ----
+# ---- 9a. Short Weierstrass curves: P-256, P-384, P-521, secp256k1 ----
+#
+# Legend (SEC 1 v2 §2.2.1; curve values from SEC 2 v2 §2.4.1, §2.5.1,
+# §2.6.1, §2.7.1 and FIPS 186-5 / SP 800-186 §3.2.1.3-§3.2.1.5):
+#
+#   p      the field prime; coordinates are integers in [0, p)
+#   a, b   the curve E: y^2 = x^3 + a*x + b over GF(p); a = -3 for the
+#          NIST curves and a = 0 for secp256k1
+#   G      the base point (Gx, Gy)
+#   n      the prime order of G; scalars are integers mod n
+#   h      the cofactor #E(GF(p)) / n.  It is 1 on all four curves, so
+#          every point of E other than O lies in <G>: a point that is
+#          on the curve needs no subgroup check
+#   O      the point at infinity (the group identity)
+#
+# Points are computed in Jacobian coordinates: (X, Y, Z) stands for the
+# affine point (X/Z^2, Y/Z^3), and any triple with Z = 0 is O.  Chains
+# of additions without doublings use XYZZ coordinates instead: (X, Y,
+# ZZ, ZZZ) stands for (X/ZZ, Y/ZZZ) with ZZ^3 = ZZZ^2, and ZZ = 0 is O;
+# their mixed addition needs 10 products where Jacobian needs 11.
+# Table points are stored affine as (x, y), so most additions are
+# "mixed" (projective plus affine).  The formulas are those of the
+# Explicit-Formulas Database (EFD), cited by name:
+# https://hyperelliptic.org/EFD/g1p/auto-shortw-jacobian-3.html
+# https://hyperelliptic.org/EFD/g1p/auto-shortw-jacobian-0.html
+# https://hyperelliptic.org/EFD/g1p/auto-shortw-xyzz.html
+#
+# Choice: where an EFD formula computes 2*Y1*Z1 as (Y1+Z1)^2 - Y1^2 -
+# Z1^2 to trade a multiplication for a squaring, we multiply: CPython
+# squares no faster than it multiplies.  Reductions mod p are done once
+# per sum of products rather than after every product.  None of the
+# functions here hides its timing; section 9b says which inputs are
+# secret and what that costs.
+
+_Jacobian = Tuple[int, int, int]
+_XYZZ = Tuple[int, int, int, int]
+_Affine = Tuple[int, int]
+_INFINITY = (1, 1, 0)            # type: _Jacobian
+_INFINITY_XYZZ = (1, 1, 0, 0)    # type: _XYZZ
 
 
-# ---- 10. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K ----
+class _Curve:
+    """One short Weierstrass curve and its lazily built tables."""
+
+    __slots__ = ("name", "p", "a", "b", "gx", "gy", "n", "h", "bits",
+                 "field_len", "scalar_len", "oid", "window", "g_table",
+                 "glv")
+
+    def __init__(self, name: str, p: int, a: int, b: int, gx: int,
+                 gy: int, n: int, oid: str, window: int):
+        self.name = name
+        self.p = p
+        self.a = a
+        self.b = b
+        self.gx = gx
+        self.gy = gy
+        self.n = n
+        self.h = 1
+        self.bits = n.bit_length()
+        # Octets of a coordinate (SEC 1 §2.3.5) and of a scalar (RFC
+        # 7518 §3.4: R and S are each ceil(bits(n)/8) octets).
+        self.field_len = (p.bit_length() + 7) // 8
+        self.scalar_len = (self.bits + 7) // 8
+        self.oid = oid
+        # Window width of the fixed-base table for G (section 9b).
+        self.window = window
+        self.g_table = None    # type: Optional[_FixedTable]
+        # secp256k1 only: (beta, lambda, basis) for GLV (section 9b).
+        self.glv = None   # type: Optional[Tuple[int, int, int, int, int, int]]
+
+    def __repr__(self) -> str:
+        return "<_Curve %s>" % self.name
+
+
+_P256 = _Curve(
+    "P-256",
+    p=0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff,
+    a=-3,
+    b=0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b,
+    gx=0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
+    gy=0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5,
+    n=0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551,
+    oid="1.2.840.10045.3.1.7", window=9)
+
+_P384 = _Curve(
+    "P-384",
+    p=int("ffffffffffffffffffffffffffffffffffffffffffffffff"
+          "fffffffffffffffeffffffff0000000000000000ffffffff", 16),
+    a=-3,
+    b=int("b3312fa7e23ee7e4988e056be3f82d19181d9c6efe814112"
+          "0314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef", 16),
+    gx=int("aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b98"
+           "59f741e082542a385502f25dbf55296c3a545e3872760ab7", 16),
+    gy=int("3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147c"
+           "e9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f", 16),
+    n=int("ffffffffffffffffffffffffffffffffffffffffffffffff"
+          "c7634d81f4372ddf581a0db248b0a77aecec196accc52973", 16),
+    oid="1.3.132.0.34", window=8)
+
+_P521 = _Curve(
+    "P-521",
+    p=(1 << 521) - 1,
+    a=-3,
+    b=int("0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b4899"
+          "18ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef"
+          "451fd46b503f00", 16),
+    gx=int("00c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af"
+           "606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429b"
+           "f97e7e31c2e5bd66", 16),
+    gy=int("011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd"
+           "17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c240"
+           "88be94769fd16650", 16),
+    n=int("01ffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+          "fffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47ae"
+          "bb6fb71e91386409", 16),
+    oid="1.3.132.0.35", window=7)
+
+_SECP256K1 = _Curve(
+    "secp256k1",
+    p=0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f,
+    a=0,
+    b=7,
+    gx=0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798,
+    gy=0x483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8,
+    n=0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141,
+    oid="1.3.132.0.10", window=9)
+
+_CURVES = OrderedDict((curve.name, curve) for curve in (
+    _P256, _P384, _P521, _SECP256K1))     # type: Dict[str, _Curve]
+_CURVES_BY_OID = {curve.oid: curve for curve in _CURVES.values()}
+
+
+def _on_curve(curve: _Curve, x: int, y: int) -> bool:
+    """True if (x, y) is an affine point of the curve, both < p."""
+    p = curve.p
+    if not (0 <= x < p and 0 <= y < p):
+        return False
+    return (y * y - (x * x + curve.a) * x - curve.b) % p == 0
+
+
+def _sqrt_mod_p(curve: _Curve, c: int) -> Optional[int]:
+    """A square root of c mod p, or None if c is not a square.
+
+    All four primes are 3 mod 4, so c^((p+1)/4) is a root when one
+    exists (SEC 1 §2.3.4 step 2.4.1 leaves the method open).
+    """
+    p = curve.p
+    root = pow(c, (p + 1) >> 2, p)
+    return root if root * root % p == c % p else None
+
+
+def _jacobian_double(curve: _Curve, X1: int, Y1: int, Z1: int
+                     ) -> _Jacobian:
+    """2*P1, complete: O and Y1 = 0 give O (Z3 = 0)."""
+    p = curve.p
+
+    # dbl-2009-l (a = 0): alpha = 3*X1^2.
+    # dbl-2001-b (a = -3): alpha = 3*(X1 - delta)*(X1 + delta)
+    #   = 3*X1^2 - 3*Z1^4.  The two formulas agree from here on.
+    if curve.a == 0:
+        alpha = 3 * X1 * X1 % p
+    else:
+        delta = Z1 * Z1 % p
+        alpha = 3 * (X1 - delta) * (X1 + delta) % p
+    gamma = Y1 * Y1 % p
+    beta = X1 * gamma % p
+    X3 = (alpha * alpha - 8 * beta) % p
+    Z3 = 2 * Y1 * Z1 % p
+    Y3 = (alpha * (4 * beta - X3) - 8 * gamma * gamma) % p
+    return X3, Y3, Z3
+
+
+def _jacobian_add(curve: _Curve, X1: int, Y1: int, Z1: int, X2: int,
+                  Y2: int, Z2: int) -> _Jacobian:
+    """P1 + P2, complete: handles O, P1 = P2 and P1 = -P2."""
+    p = curve.p
+    if not Z1 % p:
+        return X2, Y2, Z2
+    if not Z2 % p:
+        return X1, Y1, Z1
+
+    # add-2007-bl
+    Z1Z1 = Z1 * Z1 % p
+    Z2Z2 = Z2 * Z2 % p
+    U1 = X1 * Z2Z2 % p
+    U2 = X2 * Z1Z1 % p
+    S1 = Y1 * Z2 % p * Z2Z2 % p
+    S2 = Y2 * Z1 % p * Z1Z1 % p
+    H = (U2 - U1) % p
+    r = 2 * (S2 - S1) % p
+    if not H:
+        # Same x: P1 = P2 (double) or P1 = -P2 (sum is O).
+        if not r:
+            return _jacobian_double(curve, X1, Y1, Z1)
+        return _INFINITY
+    I = 4 * H * H % p
+    J = H * I % p
+    V = U1 * I % p
+    X3 = (r * r - J - 2 * V) % p
+    Y3 = (r * (V - X3) - 2 * S1 * J) % p
+    Z3 = 2 * Z1 * Z2 % p * H % p
+    return X3, Y3, Z3
+
+
+def _jacobian_madd(curve: _Curve, X1: int, Y1: int, Z1: int, x2: int,
+                   y2: int) -> _Jacobian:
+    """P1 + (x2, y2) for an affine point, complete.
+
+    The hot loops of section 9b inline this formula and fall back to
+    this function only when their result has Z3 = 0 (P1 = O or
+    P1 = +-P2), so that the common path needs one test.
+    """
+    p = curve.p
+    if not Z1 % p:
+        return x2, y2, 1
+
+    # madd-2007-bl (Z2 = 1)
+    Z1Z1 = Z1 * Z1 % p
+    U2 = x2 * Z1Z1 % p
+    S2 = y2 * Z1 % p * Z1Z1 % p
+    H = (U2 - X1) % p
+    r = 2 * (S2 - Y1) % p
+    if not H:
+        if not r:
+            return _jacobian_double(curve, x2, y2, 1)
+        return _INFINITY
+    HH = H * H % p
+    I = 4 * HH
+    J = H * I % p
+    V = X1 * I % p
+    X3 = (r * r - J - 2 * V) % p
+    Y3 = (r * (V - X3) - 2 * Y1 * J) % p
+    Z3 = 2 * Z1 * H % p
+    return X3, Y3, Z3
+
+
+def _xyzz_madd(curve: _Curve, X1: int, Y1: int, ZZ1: int, ZZZ1: int,
+               x2: int, y2: int) -> _XYZZ:
+    """P1 + (x2, y2) in XYZZ coordinates, complete (see _mul_fixed_add,
+    which inlines the formula and falls back to this function)."""
+    p = curve.p
+    if not ZZ1 % p:
+        return x2, y2, 1, 1
+
+    # madd-2008-s (EFD, shortw-xyzz)
+    U2 = x2 * ZZ1 % p
+    S2 = y2 * ZZZ1 % p
+    P = (U2 - X1) % p
+    R = (S2 - Y1) % p
+    if not P:
+        if R:
+            return _INFINITY_XYZZ
+        # mdbl-2008-s-1: 2*(x2, y2)
+        U = 2 * y2
+        V = U * U % p
+        W = U * V % p
+        S = x2 * V % p
+        M = (3 * x2 * x2 + curve.a) % p
+        X3 = (M * M - 2 * S) % p
+        Y3 = (M * (S - X3) - W * y2) % p
+        return X3, Y3, V, W
+    PP = P * P % p
+    PPP = P * PP % p
+    Q = X1 * PP % p
+    X3 = (R * R - PPP - 2 * Q) % p
+    Y3 = (R * (Q - X3) - Y1 * PPP) % p
+    ZZ3 = ZZ1 * PP % p
+    ZZZ3 = ZZZ1 * PPP % p
+    return X3, Y3, ZZ3, ZZZ3
+
+
+def _to_affine(curve: _Curve, X: int, Y: int, Z: int
+               ) -> Optional[_Affine]:
+    """(X/Z^2, Y/Z^3), or None for O.  Variable time in Z (public)."""
+    p = curve.p
+    if not Z % p:
+        return None
+    zinv = pow(Z, -1, p)
+    zinv2 = zinv * zinv % p
+    return X * zinv2 % p, Y * zinv2 % p * zinv % p
+
+
+def _batch_to_affine(curve: _Curve, points: Sequence[_Jacobian]
+                     ) -> List[_Affine]:
+    """Normalize many Jacobian points (none of them O) to affine with
+    one inversion: Montgomery's trick (Montgomery 1987, §10.3.1).
+    Variable time; used on public points only."""
+    p = curve.p
+
+    # prefix[i] = Z_0 * ... * Z_(i-1)
+    prefix = [1]
+    acc = 1
+    for _, _, Z in points:
+        acc = acc * Z % p
+        prefix.append(acc)
+
+    # Walk back: inv = 1 / (Z_0 ... Z_i), so 1/Z_i = inv * prefix[i].
+    inv = pow(acc, -1, p)
+    out = [(0, 0)] * len(points)
+    for i in range(len(points) - 1, -1, -1):
+        X, Y, Z = points[i]
+        zinv = inv * prefix[i] % p
+        inv = inv * Z % p
+        zinv2 = zinv * zinv % p
+        out[i] = (X * zinv2 % p, Y * zinv2 % p * zinv % p)
+    return out
+
+
+# ---- 9b. Scalar multiplication: fixed-base tables, wNAF, GLV ----
+#
+# Three routes to k*P, chosen by what is secret:
+#
+# * _mul_fixed_add(table, k) for a point with a fixed-base table: G
+#   always (built at first use, never at import), and a public key that
+#   has verified several tokens (the LRU below).  The scalar is recoded
+#   into odd signed base-2^w digits (regular recoding, Joye and Tunstall,
+#   "Exponent Recoding and Regular Exponentiation Algorithms", 2009):
+#   no digit is ever zero, so every window costs exactly one mixed
+#   addition of a table point, and there are no doublings.  The number
+#   of windows depends on n only, not on k: a short nonce runs the same
+#   loop as a long one (the Minerva lesson, CVE-2024-23342).  Signing
+#   and key generation use it.
+# * _mul_add_vartime(u1, u2, Q) = u1*G + u2*Q for verification, where
+#   every input is public: wNAF for u2*Q (width 5, table batch-inverted
+#   to affine), split in two half-length scalars on secp256k1 by the GLV
+#   endomorphism, then u1*G from G's table.
+#
+# What still leaks when signing: CPython's big-integer arithmetic takes
+# time that depends on the operands' values (limb counts, signs, the
+# carries of % and of the digit recoding), the table row read depends on
+# the secret digit (a cache-timing channel), and the exceptional-case
+# branch of the addition (taken when the accumulator meets +-the table
+# point, with negligible probability for a nonce that is not chosen by
+# an attacker).  Pure Python cannot close these; what is closed is the
+# loud channel: the sequence and number of point operations.
+
+_FixedTable = Tuple[int, List[List[_Affine]]]   # (w, rows)
+
+
+def _fixed_table(curve: _Curve, x: int, y: int, w: int) -> _FixedTable:
+    """The fixed-base table of B = (x, y): rows[i][j] = (2j+1)*2^(w*i)*B,
+    affine, for every window i that _mul_fixed_add reads.
+
+    Variable time: B is G or a public key, never a secret.
+    """
+    count = 1 << (w - 1)
+    # A scalar below 2n < 2^(bits+1) needs ceil((bits+2)/w) odd digits
+    # (see _mul_fixed_add).
+    windows = -(-(curve.bits + 2) // w)
+
+    points = []      # type: List[_Jacobian]
+    B = (x, y, 1)
+    for _ in range(windows):
+        # The odd multiples B, 3B, 5B, ... by repeated mixed addition of
+        # 2B, made affine once for the purpose.
+        two_B = _to_affine(curve, *_jacobian_double(curve, *B))
+        if two_B is None:
+            raise ValueError("internal error: 2B = O in a fixed table")
+        P = B
+        points.append(P)
+        for _ in range(count - 1):
+            P = _jacobian_madd(curve, P[0], P[1], P[2], two_B[0],
+                               two_B[1])
+            points.append(P)
+
+        # 2^w * B = (2^w - 1)*B + B: the next window's base.
+        B = _jacobian_add(curve, P[0], P[1], P[2], B[0], B[1], B[2])
+
+    flat = _batch_to_affine(curve, points)
+    return w, [flat[i:i + count] for i in range(0, len(flat), count)]
+
+
+def _g_table(curve: _Curve) -> _FixedTable:
+    """G's fixed-base table, built at first use (tens of ms)."""
+    table = curve.g_table
+    if table is None:
+        table = curve.g_table = _fixed_table(curve, curve.gx, curve.gy,
+                                             curve.window)
+    return table
+
+
+def _regular_digits(k: int, n: int, w: int, count: int) -> List[int]:
+    """``count`` odd signed digits d_i, |d_i| < 2^w, least significant
+    first, with sum d_i * 2^(w*i) = k or k + n (whichever is odd).
+
+    The loop and the digit count are the same for every k: a nonce with
+    leading zero bits is recoded exactly like any other.
+    """
+    # k*B = (k + n)*B: pick the odd one of the two without a branch.
+    # m < 2n < 2^(bits+1).
+    k %= n
+    m = k + n * (1 - (k & 1))
+
+    # Each step leaves (m - d)/2^w odd; the last digit is what remains,
+    # 1 <= m < 2^w since count >= (bits+2)/w (Joye-Tunstall §3.2).
+    mask = (2 << w) - 1
+    half = 1 << w
+    digits = []
+    for _ in range(count - 1):
+        d = (m & mask) - half
+        digits.append(d)
+        m = (m - d) >> w
+    digits.append(m)
+    return digits
+
+
+def _mul_fixed_add(curve: _Curve, table: _FixedTable, k: int,
+                   acc: _XYZZ = _INFINITY_XYZZ) -> _XYZZ:
+    """acc + k*B in XYZZ coordinates, where ``table`` is B's table.
+
+    The same sequence of table reads and mixed additions for every k:
+    suitable for secret scalars (with the leaks listed above).
+    """
+    p = curve.p
+    w, rows = table
+    X1, Y1, ZZ1, ZZZ1 = acc
+    digits = _regular_digits(k, curve.n, w, len(rows))
+
+    for row, d in zip(rows, digits):
+        # |d| = 2j+1 selects row[j]; s = -1 for d < 0 negates y.
+        s = d >> w
+        x2, y2 = row[(d ^ s) >> 1]
+        y2 = (y2 ^ s) - s
+
+        # madd-2008-s, as _xyzz_madd; ZZ3 = 0 flags the exceptional
+        # cases (P1 = O or P1 = +-P2), which that function handles.
+        U2 = x2 * ZZ1 % p
+        S2 = y2 * ZZZ1 % p
+        P = U2 - X1
+        R = S2 - Y1
+        PP = P * P % p
+        PPP = P * PP % p
+        Q = X1 * PP % p
+        ZZ3 = ZZ1 * PP % p
+        if not ZZ3:
+            X1, Y1, ZZ1, ZZZ1 = _xyzz_madd(curve, X1, Y1, ZZ1, ZZZ1,
+                                           x2, y2)
+            continue
+        X1 = (R * R - PPP - 2 * Q) % p
+        Y1 = (R * (Q - X1) - Y1 * PPP) % p
+        ZZ1 = ZZ3
+        ZZZ1 = ZZZ1 * PPP % p
+    return X1, Y1, ZZ1, ZZZ1
+
+
+def _random_below(bound: int) -> int:
+    """A random integer in [1, bound-1] (FIPS 186-5 §A.2.1: 64 extra
+    bits make the bias negligible)."""
+    nbytes = (bound.bit_length() + 7) // 8 + 8
+    return int.from_bytes(os.urandom(nbytes), "big") % (bound - 1) + 1
+
+
+def _mul_base(curve: _Curve, k: int) -> _Affine:
+    """k*G in affine form for a secret k in [1, n-1] (so k*G is not O).
+
+    The inversion mod p is blinded by a random factor, so the
+    variable-time extended Euclid in pow() never sees ZZ*ZZZ itself.
+    """
+    X, Y, ZZ, ZZZ = _mul_fixed_add(curve, _g_table(curve), k)
+    p = curve.p
+    blind = _random_below(p)
+    inv = pow(ZZ * ZZZ % p * blind % p, -1, p) * blind % p
+    return X * ZZZ % p * inv % p, Y * ZZ % p * inv % p
+
+
+def _wnaf_vartime(k: int, w: int) -> List[int]:
+    """The width-w NAF of k >= 0, least significant digit first: odd
+    digits |d| < 2^(w-1), each followed by at least w-1 zeros (Guide to
+    ECC, Hankerson, Menezes and Vanstone, Algorithm 3.35)."""
+    digits = [0] * (k.bit_length() + 1)
+    full = 1 << w
+    pos = 0
+    while k:
+        zeros = (k & -k).bit_length() - 1
+        pos += zeros
+        k >>= zeros
+        d = k & (full - 1)
+        if d >= full >> 1:
+            d -= full
+        digits[pos] = d
+        # k - d is a multiple of 2^w: skip the w zero digits.
+        k = (k - d) >> w
+        pos += w
+    return digits
+
+
+_WNAF_WIDTH = 5
+
+
+def _odd_multiples_vartime(curve: _Curve, x: int, y: int
+                           ) -> List[_Affine]:
+    """P, 3P, 5P, ..., (2^(w-1) - 1)P for the wNAF width, affine."""
+    two_P = _to_affine(curve, *_jacobian_double(curve, x, y, 1))
+    if two_P is None:
+        raise ValueError("internal error: 2P = O for a checked point")
+    points = [(x, y, 1)]
+    for _ in range((1 << (_WNAF_WIDTH - 2)) - 1):
+        X, Y, Z = points[-1]
+        points.append(_jacobian_madd(curve, X, Y, Z, two_P[0], two_P[1]))
+    return _batch_to_affine(curve, points)
+
+
+def _wnaf_lookup(curve: _Curve, multiples: Sequence[_Affine],
+                 negate: bool) -> List[_Affine]:
+    """A list indexed by a wNAF digit d (negative d by Python's negative
+    indexing) giving d*P, or -d*P if ``negate``."""
+    p = curve.p
+    lookup = [(0, 0)] * (1 << _WNAF_WIDTH)    # even d: never read
+    for j, (x, y) in enumerate(multiples):
+        plus, minus = (x, y), (x, (p - y) % p)
+        if negate:
+            plus, minus = minus, plus
+        lookup[2 * j + 1] = plus
+        lookup[-2 * j - 1] = minus
+    return lookup
+
+
+def _glv(curve: _Curve) -> Tuple[int, int, int, int, int, int]:
+    """(beta, lambda, a1, b1, a2, b2) for secp256k1's endomorphism
+    phi(x, y) = (beta*x, y) = lambda*(x, y), derived at first use.
+
+    beta and lambda are cube roots of unity mod p and mod n (both are
+    1 mod 3), matched so that phi(G) = lambda*G; (a1, b1), (a2, b2) is
+    a short basis of {(u, v): u + v*lambda = 0 mod n} from the extended
+    Euclidean algorithm on (n, lambda) (Guide to ECC, Algorithm 3.74).
+    """
+    if curve.glv is not None:
+        return curve.glv
+    p, n = curve.p, curve.n
+
+    def cube_root_of_unity(modulus: int) -> int:
+        # g^((m-1)/3) for the first g that is not a cube.
+        g = 2
+        while pow(g, (modulus - 1) // 3, modulus) == 1:
+            g += 1
+        return pow(g, (modulus - 1) // 3, modulus)
+
+    beta = cube_root_of_unity(p)
+    lam = cube_root_of_unity(n)
+    if _mul_base(curve, lam) != (beta * curve.gx % p, curve.gy):
+        lam = lam * lam % n
+
+    # r_i = s_i*n + t_i*lam; stop at the last r_l >= sqrt(n).
+    root_n = math.isqrt(n)
+    r0, r1, t0, t1 = n, lam, 0, 1
+    while r1 >= root_n:
+        q = r0 // r1
+        r0, r1 = r1, r0 - q * r1
+        t0, t1 = t1, t0 - q * t1
+    a1, b1 = r1, -t1
+    q = r0 // r1
+    r2, t2 = r0 - q * r1, t0 - q * t1
+    if r0 * r0 + t0 * t0 <= r2 * r2 + t2 * t2:
+        a2, b2 = r0, -t0
+    else:
+        a2, b2 = r2, -t2
+    curve.glv = (beta, lam, a1, b1, a2, b2)
+    return curve.glv
+
+
+def _glv_split_vartime(curve: _Curve, k: int) -> Tuple[int, int]:
+    """(k1, k2) with k = k1 + k2*lambda mod n and |k1|, |k2| about
+    sqrt(n) (Guide to ECC, Algorithm 3.74, with exact rounding)."""
+    _, _, a1, b1, a2, b2 = _glv(curve)
+    n = curve.n
+    c1 = (2 * b2 * k + n) // (2 * n)
+    c2 = (-2 * b1 * k + n) // (2 * n)
+    return k - c1 * a1 - c2 * a2, -c1 * b1 - c2 * b2
+
+
+def _mul_add_vartime(curve: _Curve, u1: int, u2: int, x: int, y: int,
+                     key_table: Optional[_FixedTable] = None) -> _XYZZ:
+    """u1*G + u2*Q in XYZZ coordinates for Q = (x, y) on the curve; all
+    inputs public."""
+    p = curve.p
+    if key_table is not None:
+        acc = _mul_fixed_add(curve, key_table, u2)
+        return _mul_fixed_add(curve, _g_table(curve), u1, acc)
+
+    # u2*Q as one wNAF (or two half-length ones with GLV).
+    multiples = _odd_multiples_vartime(curve, x, y)
+    u2 %= curve.n
+    if curve.a == 0:
+        beta = _glv(curve)[0]
+        k1, k2 = _glv_split_vartime(curve, u2)
+        streams = [
+            (_wnaf_vartime(abs(k1), _WNAF_WIDTH),
+             _wnaf_lookup(curve, multiples, k1 < 0)),
+            (_wnaf_vartime(abs(k2), _WNAF_WIDTH),
+             _wnaf_lookup(curve, [(beta * mx % p, my)
+                                  for mx, my in multiples], k2 < 0))]
+    else:
+        streams = [(_wnaf_vartime(u2, _WNAF_WIDTH),
+                    _wnaf_lookup(curve, multiples, False))]
+    X, Y, Z = _straus_vartime(curve, streams)
+
+    # Jacobian to XYZZ: ZZ = Z^2, ZZZ = Z^3.
+    ZZ = Z * Z % p
+    acc = (X, Y, ZZ, ZZ * Z % p)
+    return _mul_fixed_add(curve, _g_table(curve), u1, acc)
+
+
+def _straus_vartime(curve: _Curve,
+                    streams: Sequence[Tuple[List[int], List[_Affine]]]
+                    ) -> _Jacobian:
+    """sum k_i*P_i over (wNAF of k_i, lookup of P_i): one shared chain
+    of doublings (Straus-Shamir interleaving)."""
+    p = curve.p
+    a_zero = curve.a == 0
+
+    # The points to add after the doubling at each bit position.
+    top = max(len(digits) for digits, _ in streams)
+    adds = [()] * top    # type: List[Tuple[_Affine, ...]]
+    for digits, lookup in streams:
+        for i, d in enumerate(digits):
+            if d:
+                adds[i] += (lookup[d],)
+
+    X1, Y1, Z1 = _INFINITY
+    for i in range(top - 1, -1, -1):
+        # dbl-2009-l (a = 0) or dbl-2001-b (a = -3), as
+        # _jacobian_double.  O doubles to O (Z3 = 0).
+        if a_zero:
+            alpha = 3 * X1 * X1 % p
+        else:
+            delta = Z1 * Z1 % p
+            alpha = 3 * (X1 - delta) * (X1 + delta) % p
+        gamma = Y1 * Y1 % p
+        beta = X1 * gamma % p
+        Z1 = 2 * Y1 * Z1 % p
+        X1 = (alpha * alpha - 8 * beta) % p
+        Y1 = (alpha * (4 * beta - X1) - 8 * gamma * gamma) % p
+
+        for x2, y2 in adds[i]:
+            # madd-2007-bl, as in _mul_fixed_add.
+            Z1Z1 = Z1 * Z1 % p
+            U2 = x2 * Z1Z1 % p
+            S2 = y2 * Z1 % p * Z1Z1 % p
+            H = U2 - X1
+            HH = H * H % p
+            I = 4 * HH
+            J = H * I % p
+            r = 2 * (S2 - Y1)
+            V = X1 * I % p
+            Z3 = 2 * Z1 * H % p
+            if not Z3:
+                X1, Y1, Z1 = _jacobian_madd(curve, X1, Y1, Z1, x2, y2)
+                continue
+            X1 = (r * r - J - 2 * V) % p
+            Y1 = (r * (V - X1) - 2 * Y1 * J) % p
+            Z1 = Z3
+    return X1, Y1, Z1
+
+
+# Per-key tables.  A verifier that sees many tokens from one key (a
+# JWKS key, a Kamailio key string parsed on every call) gets a
+# fixed-base table for that key once the key has verified
+# _KEY_TABLE_AFTER tokens, so a one-off verification never pays the
+# table's build time.  Both maps are small LRUs keyed by the curve and
+# the public point; the tables hold public data only.
+
+_KEY_TABLE_WINDOW = 8
+_KEY_TABLE_AFTER = 3        # cold verifications before a table is built
+_KEY_TABLE_SLOTS = 8        # tables kept (0.9 MB at P-256, 2.3 at P-521)
+_KEY_USE_SLOTS = 256        # keys whose uses are counted
+_KeyIdent = Tuple[str, int, int]
+_key_tables = OrderedDict()  # type: OrderedDict[_KeyIdent, _FixedTable]
+_key_uses = OrderedDict()    # type: OrderedDict[_KeyIdent, int]
+_key_cache_lock = threading.Lock()
+
+
+def _key_table_vartime(curve: _Curve, x: int, y: int
+                       ) -> Optional[_FixedTable]:
+    """The table of public key (x, y) if it has earned one, else None
+    (counting this use)."""
+    ident = (curve.name, x, y)
+    with _key_cache_lock:
+        table = _key_tables.get(ident)
+        if table is not None:
+            _key_tables.move_to_end(ident)
+            return table
+        uses = _key_uses.pop(ident, 0) + 1
+        _key_uses[ident] = uses
+        if len(_key_uses) > _KEY_USE_SLOTS:
+            _key_uses.popitem(last=False)
+        if uses <= _KEY_TABLE_AFTER:
+            return None
+
+    # Built outside the lock: two threads may both build one (harmless).
+    table = _fixed_table(curve, x, y, _KEY_TABLE_WINDOW)
+    with _key_cache_lock:
+        _key_uses.pop(ident, None)
+        _key_tables[ident] = table
+        while len(_key_tables) > _KEY_TABLE_SLOTS:
+            _key_tables.popitem(last=False)
+    return table
+
+
+def _ec_clear_caches(base_tables: bool = False) -> None:
+    """Forget every per-key table and use count (and with
+    ``base_tables`` also G's tables and the GLV constants), as if no key
+    had been seen.  For benchmarks and tests."""
+    with _key_cache_lock:
+        _key_tables.clear()
+        _key_uses.clear()
+    if base_tables:
+        for curve in _CURVES.values():
+            curve.g_table = None
+            curve.glv = None
+
+
+# ---- 10a. EC keys: JWK, SEC 1, PKCS #8, SPKI (RFC 7518 §6.2, RFC 5915) ----
+#
+# Legend: Q = (x, y) is a public point, d the private scalar with
+# Q = d*G (SEC 1 §3.2.1).  Every key is checked when it is loaded
+# (SEC 1 §3.2.2.1): Q on the curve, not O, coordinates < p; d in
+# [1, n-1] and d*G = Q.  With h = 1 nothing more is needed.
+
+_OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"    # id-ecPublicKey, RFC 5480
+
+
+class _ECMaterial(_Material):
+    """An EC key on one of the curves of section 9a."""
+
+    __slots__ = ("curve", "x", "y", "d")
+    kty = "EC"
+
+    def __init__(self, curve: _Curve, x: int, y: int,
+                 d: Optional[int] = None):
+        self.curve = curve
+        self.x = x
+        self.y = y
+        self.d = d
+
+    crv = property(lambda self: self.curve.name)
+    size = property(lambda self: self.curve.bits)
+    is_private = property(lambda self: self.d is not None)
+
+    def public(self) -> "_ECMaterial":
+        return _ECMaterial(self.curve, self.x, self.y)
+
+    def jwk_members(self, private: bool) -> Dict[str, str]:
+        # RFC 7518 §6.2.1.2-3, §6.2.2.1: x, y and d are full length.
+        curve = self.curve
+        jwk = {"kty": "EC", "crv": curve.name,
+               "x": _b64u_encode(_int_to_bytes(self.x, curve.field_len)),
+               "y": _b64u_encode(_int_to_bytes(self.y, curve.field_len))}
+        if private and self.d is not None:
+            jwk["d"] = _b64u_encode(_int_to_bytes(self.d,
+                                                  curve.scalar_len))
+        return jwk
+
+    def thumbprint_members(self) -> Dict[str, str]:
+        # RFC 7638 §3.2: crv, kty, x, y.
+        return self.jwk_members(False)
+
+    def point_bytes(self) -> bytes:
+        """The uncompressed encoding 04 || x || y (SEC 1 §2.3.3)."""
+        size = self.curve.field_len
+        return (b"\x04" + _int_to_bytes(self.x, size)
+                + _int_to_bytes(self.y, size))
+
+    def to_der(self, private: bool) -> Tuple[str, bytes]:
+        algorithm = _der_seq(_der_oid(_OID_EC_PUBLIC_KEY),
+                             _der_oid(self.curve.oid))
+        if not private:
+            # RFC 5480 §2: SubjectPublicKeyInfo.
+            return "PUBLIC KEY", _der_seq(algorithm,
+                                          _der_bits(self.point_bytes()))
+        # RFC 5915 §3 inside RFC 5958 §2; the curve is named by the
+        # outer AlgorithmIdentifier, so the inner [0] is left out.
+        if self.d is None:
+            raise InvalidKeyError("a public key has no private part")
+        inner = _der_seq(_der_int(1),
+                         _der_octets(_int_to_bytes(self.d,
+                                                   self.curve.scalar_len)),
+                         _der(0xA1, _der_bits(self.point_bytes())))
+        return "PRIVATE KEY", _der_seq(_der_int(0), algorithm,
+                                       _der_octets(inner))
+
+
+def _ec_public(curve: _Curve, x: int, y: int, what: str) -> _ECMaterial:
+    """A checked public key (SEC 1 §3.2.2.1)."""
+    p = curve.p
+    if not (x < p and y < p):
+        raise InvalidKeyError("%s: coordinate not below the field prime"
+                              % what)
+    if not _on_curve(curve, x, y):
+        raise InvalidKeyError("%s: point is not on %s" % (what,
+                                                          curve.name))
+    return _ECMaterial(curve, x, y)
+
+
+def _ec_private(curve: _Curve, d: int, public: Optional[_ECMaterial],
+                what: str) -> _ECMaterial:
+    """A checked private key: d in [1, n-1], and d*G equal to the
+    public point given with it, if any."""
+    if not 1 <= d < curve.n:
+        raise InvalidKeyError("%s: private scalar d out of range [1, n-1]"
+                              % what)
+    Q = _mul_base(curve, d)
+    if public is not None and (public.x, public.y) != Q:
+        raise InvalidKeyError("%s: public key does not match the private"
+                              " key" % what)
+    return _ECMaterial(curve, Q[0], Q[1], d)
+
+
+def _ec_point_decode(curve: _Curve, data: bytes, what: str
+                     ) -> _ECMaterial:
+    """A public key from its SEC 1 §2.3.4 encoding: 04 || x || y, or
+    the compressed 02/03 || x."""
+    size = curve.field_len
+    if not data:
+        raise KeyFormatError("%s: empty EC point" % what)
+    form = data[0]
+    if form == 0 and len(data) == 1:
+        raise InvalidKeyError("%s: the point at infinity is not a public"
+                              " key" % what)
+    if form == 4 and len(data) == 1 + 2 * size:
+        return _ec_public(curve, _int_from_bytes(data[1:1 + size]),
+                          _int_from_bytes(data[1 + size:]), what)
+    if form in (2, 3) and len(data) == 1 + size:
+        # SEC 1 §2.3.4 step 2.4: y from x and the parity bit of y.
+        x = _int_from_bytes(data[1:])
+        p = curve.p
+        if x >= p:
+            raise InvalidKeyError("%s: coordinate not below the field"
+                                  " prime" % what)
+        y = _sqrt_mod_p(curve, (x * x + curve.a) * x + curve.b)
+        if y is None:
+            raise InvalidKeyError("%s: point is not on %s"
+                                  % (what, curve.name))
+        if y & 1 != form & 1:
+            y = p - y
+        return _ec_public(curve, x, y, what)
+    raise KeyFormatError("%s: EC point of %d octets with form 0x%02x;"
+                         " expected 04||x||y (%d octets) or 02/03||x"
+                         % (what, len(data), form, 1 + 2 * size))
+
+
+def _ec_curve_from_params(params: Optional[_DERItem], what: str
+                          ) -> _Curve:
+    """The curve named by ECParameters (RFC 5480 §2.1.1)."""
+    if params is None:
+        raise KeyFormatError("%s: no EC curve parameters" % what)
+    tag = params[0]
+    if tag == _DER_SEQUENCE:
+        raise InvalidKeyError("%s: explicit EC curve parameters are not"
+                              " supported; use a named curve (openssl ec"
+                              " -param_enc named_curve)" % what)
+    if tag == _DER_NULL:
+        raise InvalidKeyError("%s: implicitCA EC parameters are not"
+                              " supported" % what)
+    oid = _der_read_oid(params, what + " namedCurve")
+    curve = _CURVES_BY_OID.get(oid)
+    if curve is None:
+        raise InvalidKeyError("%s: EC curve %s is not supported (P-256,"
+                              " P-384, P-521 and secp256k1 are)"
+                              % (what, oid))
+    return curve
+
+
+def _ec_from_spki(params: Optional[_DERItem], public: bytes
+                  ) -> _ECMaterial:
+    what = "EC public key"
+    return _ec_point_decode(_ec_curve_from_params(params, what), public,
+                            what)
+
+
+def _ec_private_key_der(der: bytes, curve: Optional[_Curve],
+                        public: Optional[bytes], what: str
+                        ) -> _ECMaterial:
+    """ECPrivateKey (RFC 5915 §3); ``curve`` from the PKCS #8 wrapper,
+    or None for a bare SEC 1 key, whose [0] parameters must name it."""
+    items = _der_sequence(_der_decode(der, what), what, 2, 4)
+    if _der_read_int(items[0], what + " version") != 1:
+        raise KeyFormatError("%s: version is not 1 (ecPrivkeyVer1)"
+                             % what)
+    octets = _der_expect(items[1], _DER_OCTET_STRING, what
+                         + " privateKey")
+
+    # [0] parameters and [1] publicKey, each optional, in this order.
+    rest = items[2:]
+    if rest and rest[0][0] == _DER_CONTEXT_0:
+        named = _ec_curve_from_params(
+            _der_decode(rest[0][1], what + " parameters"), what)
+        if curve is not None and named is not curve:
+            raise InvalidKeyError("%s: inner curve %s differs from %s"
+                                  % (what, named.name, curve.name))
+        curve = named
+        rest = rest[1:]
+    if rest and rest[0][0] == _DER_CONTEXT_0 + 1:
+        if public is None:
+            public = _der_read_bits(_der_decode(rest[0][1], what
+                                                + " publicKey"),
+                                    what + " publicKey")
+        rest = rest[1:]
+    if rest:
+        raise KeyFormatError("%s: unexpected DER tag 0x%02x"
+                             % (what, rest[0][0]))
+    if curve is None:
+        raise KeyFormatError("%s: no curve parameters" % what)
+
+    # Choice: RFC 5915 §3 fixes the privateKey length at
+    # ceil(log2(n)/8) octets; shorter strings (leading zeros dropped by
+    # some encoders) are read as the integer they spell.
+    if not 1 <= len(octets) <= curve.scalar_len:
+        raise KeyFormatError("%s: privateKey of %d octets, expected %d"
+                             % (what, len(octets), curve.scalar_len))
+    point = None if public is None else _ec_point_decode(curve, public,
+                                                         what)
+    return _ec_private(curve, _int_from_bytes(octets), point, what)
+
+
+def _ec_from_pkcs8(params: Optional[_DERItem], private: bytes,
+                   public: Optional[bytes]) -> _ECMaterial:
+    what = "EC private key"
+    return _ec_private_key_der(private, _ec_curve_from_params(params,
+                                                               what),
+                               public, what)
+
+
+def _ec_from_sec1(der: bytes) -> _ECMaterial:
+    """SEC 1 §C.4 / RFC 5915 "EC PRIVATE KEY"."""
+    return _ec_private_key_der(der, None, None, "EC PRIVATE KEY")
+
+
+def _ec_from_jwk(jwk: Mapping[str, Any]) -> _ECMaterial:
+    """An EC JWK (RFC 7518 §6.2).
+
+    Choice: DESIGN §3 - members shorter than the field length are read
+    as left-padded (libjwt writes 65-octet P-521 values); longer ones
+    are refused.
+    """
+    crv = jwk.get("crv")
+    if not isinstance(crv, str):
+        raise KeyFormatError('JWK "crv": expected a string, got %s'
+                             % _json_type_name(crv) if "crv" in jwk
+                             else 'JWK: EC key without "crv"')
+    curve = _CURVES.get(crv)
+    if curve is None:
+        raise InvalidKeyError('JWK "crv": %r is not supported (P-256,'
+                              ' P-384, P-521 and secp256k1 are)'
+                              % crv[:32])
+    for name in ("x", "y"):
+        if name not in jwk:
+            raise KeyFormatError('JWK: EC key without "%s"' % name)
+    x = _b64u_uint(jwk["x"], '"x"', curve.field_len)
+    y = _b64u_uint(jwk["y"], '"y"', curve.field_len)
+    public = _ec_public(curve, x, y, "JWK")
+    if "d" not in jwk:
+        return public
+    d = _b64u_uint(jwk["d"], '"d"', curve.scalar_len)
+    return _ec_private(curve, d, public, "JWK")
+
+
+def _generate_ec(alg: _Alg, bits: Optional[int], crv: Optional[str]
+                 ) -> _ECMaterial:
+    """A fresh key on the curve of ``alg`` (FIPS 186-5 §A.2.1)."""
+    name = alg.curves[0] if alg.curves else "P-256"
+    if crv is not None and crv != name:
+        raise ValueError("%s keys are on %s, not %r" % (alg.name, name,
+                                                        crv))
+    curve = _CURVES[name]
+    if bits is not None and bits != curve.bits:
+        raise ValueError("%s keys are %d bits" % (alg.name, curve.bits))
+    return _ec_private(curve, _random_below(curve.n), None, "new key")
+
+
+_JWK_PARSERS["EC"] = _ec_from_jwk
+_SPKI_PARSERS[_OID_EC_PUBLIC_KEY] = _ec_from_spki
+_PKCS8_PARSERS[_OID_EC_PUBLIC_KEY] = _ec_from_pkcs8
+_PEM_PARSERS["EC PRIVATE KEY"] = _ec_from_sec1
+_KEY_GENERATORS["EC"] = _generate_ec
+
+
+# ---- 10b. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K ----
+#
+# Legend (FIPS 186-5 §6.4, SEC 1 §4.1, RFC 6979 §2-3): H the hash, h1 =
+# H(M) its output, e = bits2int(h1) (the leftmost bits(n) bits of h1),
+# d the private key, Q the public key, k the per-message nonce, R = k*G,
+# and the signature (r, s) with r = x(R) mod n, s = k^-1 (e + r*d) mod n.
+# JWS carries it as R || S, each ceil(bits(n)/8) octets (RFC 7518 §3.4).
+#
+# Choice: RFC 7518 §3.4 does not require low S, so verification
+# accepts s > n/2 by default; ``strict`` refuses it (as BIP 62 does).
+# Signing never normalizes s: RFC 6979 output is reproduced exactly.
+
+
+def _bits2int(data: bytes, qlen: int) -> int:
+    """RFC 6979 §2.3.2: the leftmost qlen bits of ``data``."""
+    value = _int_from_bytes(data)
+    excess = 8 * len(data) - qlen
+    return value >> excess if excess > 0 else value
+
+
+def _rfc6979_nonces(curve: _Curve, d: int, h1: bytes, hash_name: str,
+                    extra: bytes = b"") -> Iterator[int]:
+    """The candidate nonces k of RFC 6979 §3.2 (HMAC_DRBG with H), in
+    order; ``extra`` is the additional data k' of §3.6.
+
+    WARNING: a nonce repeated for two messages, or one with a few known
+    bits, gives away d.  Pinned by the RFC 6979 A.2.5-A.2.7 and ES256K
+    vectors in tests/test_ecdsa.py (test_rfc6979_nonce).
+    """
+    n = curve.n
+    qlen = curve.bits
+    rlen = curve.scalar_len
+
+    # Step a is the caller's; b-g: seed K and V with int2octets(d) and
+    # bits2octets(h1) (which is bits2int(h1) mod n, rlen octets).
+    seed = (_int_to_bytes(d, rlen)
+            + _int_to_bytes(_bits2int(h1, qlen) % n, rlen) + extra)
+    hlen = hashlib.new(hash_name).digest_size
+    V = b"\x01" * hlen
+    K = b"\x00" * hlen
+    K = hmac.digest(K, V + b"\x00" + seed, hash_name)
+    V = hmac.digest(K, V, hash_name)
+    K = hmac.digest(K, V + b"\x01" + seed, hash_name)
+    V = hmac.digest(K, V, hash_name)
+
+    # Step h: draw qlen bits; keep k if 1 <= k < n, else update and
+    # draw again (also when the caller finds r = 0 or s = 0).
+    while True:
+        T = b""
+        while len(T) < rlen:
+            V = hmac.digest(K, V, hash_name)
+            T += V
+        k = _bits2int(T, qlen)
+        if 1 <= k < n:
+            yield k
+        K = hmac.digest(K, V + b"\x00", hash_name)
+        V = hmac.digest(K, V, hash_name)
+
+
+def _ecdsa_sign(curve: _Curve, d: int, h1: bytes, hash_name: str,
+                extra: bytes = b"") -> Tuple[int, int]:
+    """(r, s) for the digest h1 = H(M) (FIPS 186-5 §6.4.1), with the
+    RFC 6979 nonce for ``hash_name`` (+ extra entropy, §3.6)."""
+    n = curve.n
+    e = _bits2int(h1, curve.bits)
+    nonces = _rfc6979_nonces(curve, d, h1, hash_name, extra)
+    while True:
+        # R = k*G by the fixed-sequence loop of section 9b.
+        k = next(nonces)
+        r = _mul_base(curve, k)[0] % n
+        if not r:
+            continue
+
+        # s = k^-1 (e + r*d) mod n, the inversion blinded by a random
+        # factor as in _mul_base.
+        blind = _random_below(n)
+        k_inv = pow(k * blind % n, -1, n) * blind % n
+        s = k_inv * (e + r * d) % n
+        if s:
+            return r, s
+
+
+def _ecdsa_verify_vartime(curve: _Curve, x: int, y: int, h1: bytes,
+                          r: int, s: int, key_table: Optional[_FixedTable]
+                          = None) -> bool:
+    """True if (r, s) signs the digest h1 under Q = (x, y) (FIPS 186-5
+    §6.4.2).  Every input is public, so this may take variable time."""
+    n = curve.n
+    p = curve.p
+
+    # Step 1: r and s in [1, n-1]; this is what refuses r = s = 0
+    # ("psychic signatures", CVE-2022-21449).
+    if not (0 < r < n and 0 < s < n):
+        return False
+
+    # Steps 3-5: e, then u1 = e/s and u2 = r/s mod n.
+    e = _bits2int(h1, curve.bits)
+    w = pow(s, -1, n)
+    u1 = e * w % n
+    u2 = r * w % n
+
+    # Step 6: R = u1*G + u2*Q, which must not be O.
+    X, _, ZZ, _ = _mul_add_vartime(curve, u1, u2, x, y, key_table)
+    if not ZZ:
+        return False
+
+    # Steps 7-8: x(R) mod n == r.  x(R) = X/ZZ is in [0, p), so it is r
+    # or r + n (when r + n < p): compare X with r*ZZ and (r + n)*ZZ and
+    # save the inversion.
+    if (X - r * ZZ) % p == 0:
+        return True
+    return r + n < p and (X - (r + n) * ZZ) % p == 0
+
+
+def _es_algorithm(name: str, curve: _Curve, hash_name: str) -> _Alg:
+    size = curve.scalar_len
+
+    def sign(material: _ECMaterial, data: bytes, *,
+             extra_entropy: Optional[bytes] = None) -> bytes:
+        """Deterministic ECDSA (RFC 6979); ``extra_entropy`` is mixed
+        into the nonce as RFC 6979 §3.6 allows (e.g. os.urandom(32) for
+        hedged signatures)."""
+        if extra_entropy is None:
+            extra_entropy = b""
+        elif not isinstance(extra_entropy, (bytes, bytearray)):
+            raise TypeError("extra_entropy must be bytes, got %s"
+                            % type(extra_entropy).__name__)
+        if material.d is None:
+            raise InvalidKeyError("a public key cannot sign")
+        h1 = hashlib.new(hash_name, data).digest()
+        r, s = _ecdsa_sign(curve, material.d, h1, hash_name,
+                           bytes(extra_entropy))
+        return _int_to_bytes(r, size) + _int_to_bytes(s, size)
+
+    def verify(material: _ECMaterial, data: bytes, signature: bytes,
+               strict: bool) -> bool:
+        # RFC 7518 §3.4: exactly R || S, 2 * size octets; a DER
+        # signature has another length or another value and fails.
+        if len(signature) != 2 * size:
+            return False
+        r = _int_from_bytes(signature[:size])
+        s = _int_from_bytes(signature[size:])
+        if strict and s > curve.n >> 1:
+            return False
+        table = _key_table_vartime(curve, material.x, material.y)
+        h1 = hashlib.new(hash_name, data).digest()
+        return _ecdsa_verify_vartime(curve, material.x, material.y, h1,
+                                     r, s, table)
+
+    return _Alg(name, "EC", (curve.name,), sign, verify, _no_key_problem)
+
+
+for _name, _curve, _hash in (("ES256", _P256, "sha256"),
+                             ("ES384", _P384, "sha384"),
+                             ("ES512", _P521, "sha512"),
+                             ("ES256K", _SECP256K1, "sha256")):
+    _ALGORITHMS[_name] = _es_algorithm(_name, _curve, _hash)
+del _name, _curve, _hash
 
 
 # ---- 11. Edwards curves and EdDSA: Ed25519, Ed448 (RFC 8032, RFC 8037) ----
