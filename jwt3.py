@@ -1444,6 +1444,7 @@ _N25519 = 254
 # Extended (X, Y, Z, T) and affine Niels (y+x, y-x, 2dxy) points.
 _Ext = Tuple[int, int, int, int]
 _Niels = Tuple[int, int, int]
+_ExtNiels = Tuple[int, int, int, int]      # (Y+X, Y-X, 2d*T, 2Z)
 _NIELS_ZERO_25519 = (1, 1, 0)          # the neutral element (0, 1)
 
 # Signed-digit window widths: the base-point table (built once, used
@@ -1701,31 +1702,35 @@ def _wnaf_vartime(k: int, w: int) -> List[int]:
     return digits
 
 
-def _ed25519_odd_multiples(P: _Ext) -> List[_Niels]:
+def _ed25519_odd_multiples(P: _Ext) -> List[_ExtNiels]:
     """Q, 3Q, ..., 15Q and their negatives for wNAF digits, indexed by
-    the digit itself (negative digits index from the end)."""
+    the digit itself (negative digits index from the end), in the form
+    (Y+X, Y-X, 2d*T, 2Z): no inversion, one more multiplication per
+    addition, which pays for a key used a few times only."""
     p = _P25519
     half = 1 << (_W_NAF - 1)
     P2 = _ed25519_double(P)
     multiples = [P]
     for _ in range(half // 2 - 1):
         multiples.append(_ed25519_add(multiples[-1], P2))
-    row = [_NIELS_ZERO_25519] * (2 * half)
-    for i, (ypx, ymx, xy2d) in enumerate(_ed25519_niels(multiples)):
-        row[2 * i + 1] = (ypx, ymx, xy2d)
-        row[-2 * i - 1] = (ymx, ypx, (p - xy2d) % p)
+    row = [(1, 1, 0, 2)] * (2 * half)
+    for i, (X, Y, Z, T) in enumerate(multiples):
+        ypx = (Y + X) % p
+        ymx = (Y - X) % p
+        t2d = T * _D2_25519 % p
+        z2 = 2 * Z % p
+        row[2 * i + 1] = (ypx, ymx, t2d, z2)
+        row[-2 * i - 1] = (ymx, ypx, (p - t2d) % p, z2)
     return row
 
 
-def _ed25519_mul_add_vartime(S: int, k: int, odd: List[_Niels]) -> _Ext:
+def _ed25519_mul_add_vartime(S: int, k: int, odd: List[_ExtNiels]
+                             ) -> _Ext:
     """[S]B + [k]Q for public S, k < 2^253, Q given by its odd
     multiples: wNAF for [k]Q (253 doublings), then the B table."""
     p = _P25519
     X, Y, Z = 0, 1, 1
-    digits = _wnaf_vartime(k, _W_NAF)
-    for i in range(len(digits) - 1, -1, -1):
-        digit = digits[i]
-
+    for digit in reversed(_wnaf_vartime(k, _W_NAF)):
         # RFC 8032 §5.1.4 "double"; T only when an addition follows
         # (the doubling formula does not read T).
         A = X * X % p
@@ -1742,13 +1747,13 @@ def _ed25519_mul_add_vartime(S: int, k: int, odd: List[_Niels]) -> _Ext:
             continue
         T = E * H % p
 
-        # RFC 8032 §5.1.4 "add" with Z2 = 1; no T for the doubling
-        # that comes next.
-        ypx, ymx, xy2d = odd[digit]
+        # RFC 8032 §5.1.4 "add"; no T for the doubling that comes
+        # next.
+        ypx, ymx, t2d, z2 = odd[digit]
         A = (Y - X) * ymx % p
         B = (Y + X) * ypx % p
-        C = T * xy2d % p
-        D = Z + Z
+        C = T * t2d % p
+        D = Z * z2 % p
         E = B - A
         F = D - C
         G = D + C
@@ -2033,10 +2038,7 @@ def _ed448_mul_add_vartime(S: int, k: int, odd: List[_Affine]) -> _Proj:
     p = _P448
     d = _D448
     X, Y, Z = 0, 1, 1
-    digits = _wnaf_vartime(k, _W_NAF)
-    for i in range(len(digits) - 1, -1, -1):
-        digit = digits[i]
-
+    for digit in reversed(_wnaf_vartime(k, _W_NAF)):
         # RFC 8032 §5.2.4 "double".
         B = (X + Y) * (X + Y) % p
         C = X * X % p
