@@ -48,7 +48,9 @@ Sections of this file, in order (each leans only on those before it):
     8. RSASSA: RS256/384/512 and PS256/384/512 (RFC 7518 §3.3, §3.5)
     9. Short Weierstrass curves: P-256, P-384, P-521, secp256k1
    10. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K
-   11. Edwards curves and EdDSA: Ed25519, Ed448 (RFC 8032, RFC 8037)
+   11a. edwards25519 arithmetic (RFC 8032 §5.1)
+   11b. edwards448 arithmetic (RFC 8032 §5.2)
+   11c. EdDSA and OKP keys: Ed25519, Ed448 (RFC 8032, RFC 8037)
    12. Key generation
    13. Remote JWK Sets
    14. JWS compact serialization and JWT claims (RFC 7515, RFC 7519)
@@ -2209,7 +2211,7 @@ def _ed_sign(curve: _EdCurve, s: int, prefix: bytes, A_bytes: bytes,
 
 _ED_KEY_CACHE_SIZE = 64     # decoded public keys kept
 _ED_TABLE_AFTER = 3         # verifications before a key gets a table
-_ED_TABLE_SLOTS = 8         # keys holding a table at once (< 1 MB each)
+_ED_TABLE_SLOTS = 4         # keys holding a table at once (< 1 MB each)
 
 # (crv, A_bytes) -> [(x, y), odd multiples of -A or None, uses,
 #                    table of -A or None]

@@ -352,13 +352,27 @@ def test_public_key_off_curve_refused(crv: str) -> None:
 
 
 def test_mixed_order_public_key_accepted() -> None:
-    """A real key plus a torsion point is not refused (documented: only
-    its owner can sign for it, and checking costs a multiplication by
-    L); cofactorless verification then refuses the owner's usual
-    signatures about 7 times in 8, deterministically."""
-    P = ED25519.add(ED25519.mul(5, ED25519.B), TORSION_25519[3])
-    key = jwt3.Key.from_jwk(public_jwk("Ed25519", ED25519.encode(P)))
+    """Choice: a real key plus a torsion point T is not refused (only
+    its owner can sign for it, and the check costs a multiplication by
+    L).  The cofactorless equation then holds only when [k]T = 0."""
+    T = next(T for T in TORSION_25519 if ED25519.mul(4, T) != ED25519.zero)
+    a = 5
+    P = ED25519.add(ED25519.mul(a, ED25519.B), T)
+    A = ED25519.encode(P)
+    key = jwt3.Key.from_jwk(public_jwk("Ed25519", A))
     assert key.crv == "Ed25519"
+
+    # Signatures made with the scalar a: accepted iff 8 divides k.
+    seen = set()
+    for i in range(40):
+        M = b"%d" % i
+        r = 1000 + i
+        R = ED25519.encode(ED25519.mul(r, ED25519.B))
+        k = jwt3._ed25519_hash(R, A, M) % ED25519.L
+        signature = R + ((r + k * a) % ED25519.L).to_bytes(32, "little")
+        assert key.verify("EdDSA", M, signature) == (k % 8 == 0)
+        seen.add(k % 8 == 0)
+    assert seen == {True, False}
 
 
 # ---- OKP JWK (RFC 8037 §2) ----
