@@ -2215,7 +2215,7 @@ _ED_TABLE_SLOTS = 4         # keys holding a table at once (< 1 MB each)
 
 # (crv, A_bytes) -> [(x, y), odd multiples of -A or None, uses,
 #                    table of -A or None]
-_ed_keys = OrderedDict()     # type: OrderedDict[Tuple[str, bytes], Any]
+_ed_keys = OrderedDict()  # type: OrderedDict[Tuple[str, bytes], List[Any]]
 # The keys of _ed_keys whose entry holds a table, oldest first.
 _ed_tabled = OrderedDict()   # type: OrderedDict[Tuple[str, bytes], None]
 _ED_CACHE_LOCK = threading.Lock()
@@ -2339,9 +2339,9 @@ class _OKPMaterial(_Material):
         self._s = s
         self._prefix = prefix
 
-    crv = property(lambda self: self.curve.name)          # type: ignore
-    size = property(lambda self: self.curve.size)         # type: ignore
-    is_private = property(lambda self: self.d is not None)  # type: ignore
+    crv = property(lambda self: self.curve.name)
+    size = property(lambda self: self.curve.size)
+    is_private = property(lambda self: self.d is not None)
 
     def public(self) -> "_Material":
         return _OKPMaterial(self.curve, self.x)
