@@ -2082,7 +2082,7 @@ def _ed448_mul_add_table_vartime(S: int, k: int,
 #
 # Pure EdDSA only (RFC 8037 §3.1: empty context, no prehash), under the
 # JWS names EdDSA (RFC 8037 §3.1, either curve) and Ed25519 / Ed448
-# (RFC 9864 §2.2, one curve each).  Letters as in RFC 8032 §5.1.6:
+# (RFC 9864, one curve each).  Letters as in RFC 8032 §5.1.6:
 # secret scalar s and prefix from the seed, public key A = [s]B, nonce
 # r, signature (R, S), challenge k = H(R || A || M) mod L.
 #
@@ -2246,7 +2246,11 @@ def _ed_key_entry(curve: _EdCurve, A_bytes: bytes) -> Optional[List[Any]]:
 def _ed_verify_data(curve: _EdCurve, entry: List[Any], A_bytes: bytes
                     ) -> Tuple[Any, Any]:
     """(odd multiples, None) or (None, table) of -A for one more
-    verification, building the per-key table once A is a regular."""
+    verification, building the per-key table once A is a regular.
+
+    Threads may race on the count or build a table twice: harmless,
+    the count only decides when to build and both tables are equal.
+    """
     entry[2] += 1
     if entry[3] is not None:
         return None, entry[3]
