@@ -8,7 +8,6 @@ test_edwards.
 """
 
 import base64
-import hashlib
 from typing import Any, Dict
 
 import pytest
@@ -16,8 +15,8 @@ from hypothesis import example, given, settings, strategies as st
 
 import jwt3
 from test_edwards import DOM4_PURE, ED448, ED25519, P25519, TORSION_448, \
-    TORSION_25519, Textbook
-from vectors import b64u, by_id, cases, params
+    TORSION_25519
+from vectors import b64u, by_id, params
 
 CURVES = {"Ed25519": jwt3._ED25519, "Ed448": jwt3._ED448}
 BOOKS = {"Ed25519": ED25519, "Ed448": ED448}

@@ -231,12 +231,13 @@ def test_torsion_sizes() -> None:
 
 def test_import_builds_no_table() -> None:
     """The base tables are lazy: importing jwt3 must stay cheap."""
+    import os
     import subprocess
     import sys
     code = ("import jwt3; assert jwt3._ed25519_base_rows is None;"
             " assert jwt3._ed448_base_rows is None")
     subprocess.run([sys.executable, "-c", code], check=True,
-                   cwd=jwt3.__file__.rsplit("/", 1)[0] or ".")
+                   cwd=os.path.dirname(os.path.abspath(jwt3.__file__)))
 
 
 # ---- edwards25519 ----
