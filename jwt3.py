@@ -51,7 +51,9 @@ Sections of this file, in order (each leans only on those before it):
    9b. Scalar multiplication: fixed-base tables, wNAF, GLV
   10a. EC keys: JWK, SEC 1, PKCS #8, SPKI (RFC 7518 §6.2, RFC 5915)
   10b. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K
-   11. Edwards curves and EdDSA: Ed25519, Ed448 (RFC 8032, RFC 8037)
+  11a. edwards25519 arithmetic (RFC 8032 §5.1)
+  11b. edwards448 arithmetic (RFC 8032 §5.2)
+  11c. EdDSA and OKP keys: Ed25519, Ed448 (RFC 8032, RFC 8037)
    12. Key generation
    13. Remote JWK Sets
    14. JWS compact serialization and JWT claims (RFC 7515, RFC 7519)
@@ -2788,6 +2790,9 @@ def _ec_clear_caches(base_tables: bool = False) -> None:
             curve.glv = None
 
 
+_CACHE_CLEARERS.append(_ec_clear_caches)
+
+
 # ---- 10a. EC keys: JWK, SEC 1, PKCS #8, SPKI (RFC 7518 §6.2, RFC 5915) ----
 #
 # Legend: Q = (x, y) is a public point, d the private scalar with
@@ -3213,7 +3218,1130 @@ for _name, _curve, _hash in (("ES256", _P256, "sha256"),
 del _name, _curve, _hash
 
 
-# ---- 11. Edwards curves and EdDSA: Ed25519, Ed448 (RFC 8032, RFC 8037) ----
+# ---- 11a. edwards25519 arithmetic (RFC 8032 §5.1) ----
+#
+# Letters follow RFC 8032 §5.1: the field prime p, the curve
+# -x^2 + y^2 = 1 + d*x^2*y^2 (a = -1), the base point B of prime order
+# L, the cofactor 2^c (c = 3) and n = 254, the bit a clamped secret
+# scalar always has set.  Points are (X, Y, Z, T) in extended
+# coordinates (RFC 8032 §5.1.4: x = X/Z, y = Y/Z, x*y = T/Z); table
+# entries are affine in the Niels form (y+x, y-x, 2*d*x*y), which
+# turns an addition into seven multiplications (a "mixed" addition).
+#
+# Secret scalars go through _ed25519_base_mul only: one table addition
+# per 8-bit window, zero digits included, so the sequence of field
+# operations does not depend on the scalar.  What still leaks in
+# CPython: the time of big-integer operations depends on their values
+# (a product with small operands is faster), the table row entry read
+# depends on the digit, and pow(Z, -1, p) is variable time.  Functions
+# named *_vartime take public scalars only (verification).
+
+_P25519 = 2 ** 255 - 19
+_D25519 = int("52036cee2b6ffe738cc740797779e898"   # -121665/121666 mod p
+              "00700a4d4141d8ab75eb4dca135978a3", 16)
+_D2_25519 = 2 * _D25519 % _P25519
+_L25519 = 2 ** 252 + 27742317777372353535851937790883648493
+_SQRT_M1_25519 = int("2b8324804fc1df0b2b4d00993dfbd7a7"   # 2^((p-1)/4)
+                     "2f431806ad2fe478c4ee1b274a0ea0b0", 16)
+_B25519 = (                                          # y = 4/5, x even
+    0x216936d3cd6e53fec0a4e231fdd6dc5c692cc7609525a7b2c9562d608f25d51a,
+    0x6666666666666666666666666666666666666666666666666666666666666658)
+_C25519 = 3
+_N25519 = 254
+
+# Extended (X, Y, Z, T) and affine Niels (y+x, y-x, 2dxy) points.
+_Ext = Tuple[int, int, int, int]
+_Niels = Tuple[int, int, int]
+_ExtNiels = Tuple[int, int, int, int]      # (Y+X, Y-X, 2d*T, 2Z)
+_NIELS_ZERO_25519 = (1, 1, 0)          # the neutral element (0, 1)
+
+# Signed-digit window widths: the base-point table (built once, used
+# to sign and verify) and per-key tables (built for keys that verify
+# many tokens); wNAF width for a public key seen for the first time.
+_W_BASE_25519 = 8
+_W_KEY_25519 = 6
+_W_NAF = 5
+_SCALAR_BITS_25519 = 253               # every scalar here is < L < 2^253
+
+
+def _ed25519_add(P: _Ext, Q: _Ext) -> _Ext:
+    """P + Q (RFC 8032 §5.1.4 "add"; complete for edwards25519)."""
+    p = _P25519
+    X1, Y1, Z1, T1 = P
+    X2, Y2, Z2, T2 = Q
+    A = (Y1 - X1) * (Y2 - X2) % p
+    B = (Y1 + X1) * (Y2 + X2) % p
+    C = T1 * _D2_25519 % p * T2 % p
+    D = Z1 * 2 * Z2 % p
+    E = B - A
+    F = D - C
+    G = D + C
+    H = B + A
+    return E * F % p, G * H % p, F * G % p, E * H % p
+
+
+def _ed25519_double(P: _Ext) -> _Ext:
+    """[2]P (RFC 8032 §5.1.4 "double", dbl-2008-hwcd)."""
+    p = _P25519
+    X1, Y1, Z1, _ = P
+    A = X1 * X1 % p
+    B = Y1 * Y1 % p
+    C = 2 * Z1 * Z1 % p
+    H = A + B
+    E = H - (X1 + Y1) * (X1 + Y1) % p
+    G = A - B
+    F = C + G
+    return E * F % p, G * H % p, F * G % p, E * H % p
+
+
+def _ed25519_affine(P: _Ext) -> Tuple[int, int]:
+    """(x, y) of P; one inversion (variable time)."""
+    p = _P25519
+    X, Y, Z, _ = P
+    zinv = pow(Z, -1, p)
+    return X * zinv % p, Y * zinv % p
+
+
+def _ed25519_encode(P: _Ext) -> bytes:
+    """RFC 8032 §5.1.2: y little-endian, the low bit of x on top."""
+    x, y = _ed25519_affine(P)
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+def _ed25519_decode(data: bytes) -> Optional[Tuple[int, int]]:
+    """RFC 8032 §5.1.3: (x, y), or None if ``data`` is not a canonical
+    encoding of a point."""
+    p = _P25519
+    if len(data) != 32:
+        return None
+    y = int.from_bytes(data, "little")
+    x_0 = y >> 255
+    y &= (1 << 255) - 1
+
+    # Step 1.  Choice: a non-canonical y (y >= p, possible for 19
+    # values) is refused, as the RFC says, so one point has one
+    # encoding.
+    if y >= p:
+        return None
+
+    # Step 2: x = u*v^3*(u*v^7)^((p-5)/8), the square root of u/v with
+    # a single exponentiation.
+    u = (y * y - 1) % p
+    v = (_D25519 * y * y + 1) % p
+    v3 = v * v % p * v % p
+    x = u * v3 % p * pow(u * v3 % p * v3 % p * v % p,
+                         (p - 5) // 8, p) % p
+
+    # Step 3: x^2 is u/v or -u/v (then multiply by sqrt(-1)) or u/v
+    # is not a square and there is no point.
+    vx2 = v * x % p * x % p
+    if vx2 != u:
+        if vx2 != p - u:
+            return None
+        x = x * _SQRT_M1_25519 % p
+
+    # Step 4: x = 0 has one encoding only (sign bit clear).
+    if x == 0 and x_0:
+        return None
+    if x & 1 != x_0:
+        x = p - x
+    return x, y
+
+
+def _ed25519_small_order(x: int, y: int) -> bool:
+    """True if (x, y) is in the 8-torsion (order 1, 2, 4 or 8).
+
+    Order 1 and 2: x = 0.  Order 4: y = 0.  Order 8: [2]P has order 4,
+    and y([2]P) = (y^2 + x^2)/(2 + x^2 - y^2) on this curve, so
+    x^2 + y^2 = 0.  No point of larger order meets any of the three.
+    """
+    return x == 0 or y == 0 or (x * x + y * y) % _P25519 == 0
+
+
+def _ed25519_niels(points: List[_Ext]) -> List[_Niels]:
+    """Affine Niels forms of ``points``: one inversion for all of them
+    (Montgomery's trick: invert the product, peel off each Z)."""
+    p = _P25519
+    prefix = []
+    acc = 1
+    for point in points:
+        prefix.append(acc)
+        acc = acc * point[2] % p
+    inv = pow(acc, -1, p)
+    out = [_NIELS_ZERO_25519] * len(points)
+    for i in range(len(points) - 1, -1, -1):
+        X, Y, Z, _ = points[i]
+        zinv = inv * prefix[i] % p
+        inv = inv * Z % p
+        x = X * zinv % p
+        y = Y * zinv % p
+        out[i] = ((y + x) % p, (y - x) % p, x * y % p * _D2_25519 % p)
+    return out
+
+
+def _ed25519_table(P: _Ext, w: int) -> List[List[_Niels]]:
+    """Signed-digit table of P: row i holds [j*2^(w*i)]P for digits j
+    in [-2^(w-1), 2^(w-1)), laid out so that ``row[j]`` works for
+    negative j too (Python's negative indexing); row[0] is the
+    neutral element.  bits//w + 1 rows cover every scalar < 2^253."""
+    p = _P25519
+    half = 1 << (w - 1)
+    rows = []
+    base = P
+    for _ in range(_SCALAR_BITS_25519 // w + 1):
+        multiples = [base]
+        for _ in range(half - 1):
+            multiples.append(_ed25519_add(multiples[-1], base))
+        niels = _ed25519_niels(multiples)
+
+        row = [_NIELS_ZERO_25519] * (2 * half)
+        for j in range(1, half + 1):
+            ypx, ymx, xy2d = niels[j - 1]
+            if j < half:
+                row[j] = niels[j - 1]
+            row[-j] = (ymx, ypx, (p - xy2d) % p)     # -(x, y) = (-x, y)
+        rows.append(row)
+        base = _ed25519_double(multiples[-1])        # [2^w] base
+    return rows
+
+
+_ed25519_base_rows = None   # type: Optional[List[List[_Niels]]]
+_ED_TABLE_LOCK = threading.Lock()
+
+
+def _ed25519_base_table() -> List[List[_Niels]]:
+    """The table of B, built at first use (about 30 ms)."""
+    global _ed25519_base_rows
+    if _ed25519_base_rows is None:
+        with _ED_TABLE_LOCK:
+            if _ed25519_base_rows is None:
+                x, y = _B25519
+                _ed25519_base_rows = _ed25519_table(
+                    (x, y, 1, x * y % _P25519), _W_BASE_25519)
+    return _ed25519_base_rows
+
+
+def _ed25519_base_mul(k: int) -> _Ext:
+    """[k]B for a secret 0 <= k < 2^253, as a fixed sequence.
+
+    Every 8-bit window adds one table entry, the neutral element for a
+    zero digit, so there are always 32 mixed additions; digit recoding
+    is branch-free arithmetic.  See the section comment for what still
+    leaks.  Guarded by the RFC 8032 vectors (test_eddsa) and by
+    test_base_mul_matches_textbook (test_edwards).
+    """
+    p = _P25519
+    X, Y, Z, T = 0, 1, 1, 0
+    carry = 0
+    for row in _ed25519_base_table():
+        # Signed digit in [-128, 127]; the carry moves up one window.
+        digit = (k & 255) + carry
+        k >>= 8
+        carry = (digit + 128) >> 8
+        digit -= carry << 8
+        ypx, ymx, xy2d = row[digit]
+
+        # RFC 8032 §5.1.4 "add" with Z2 = 1 and a Niels entry.
+        A = (Y - X) * ymx % p
+        B = (Y + X) * ypx % p
+        C = T * xy2d % p
+        D = Z + Z
+        E = B - A
+        F = D - C
+        G = D + C
+        H = B + A
+        X = E * F % p
+        Y = G * H % p
+        T = E * H % p
+        Z = F * G % p
+    return X, Y, Z, T
+
+
+def _ed25519_add_rows_vartime(P: _Ext, k: int, rows: List[List[_Niels]],
+                              w: int) -> _Ext:
+    """P + [k]Q, Q the point of the signed-digit table ``rows``.
+    Zero digits are skipped: for public k only."""
+    p = _P25519
+    X, Y, Z, T = P
+    mask = (1 << w) - 1
+    half = 1 << (w - 1)
+    carry = 0
+    for row in rows:
+        digit = (k & mask) + carry
+        k >>= w
+        carry = (digit + half) >> w
+        digit -= carry << w
+        if not digit:
+            continue
+        ypx, ymx, xy2d = row[digit]
+
+        # RFC 8032 §5.1.4 "add" with Z2 = 1 and a Niels entry.
+        A = (Y - X) * ymx % p
+        B = (Y + X) * ypx % p
+        C = T * xy2d % p
+        D = Z + Z
+        E = B - A
+        F = D - C
+        G = D + C
+        H = B + A
+        X = E * F % p
+        Y = G * H % p
+        T = E * H % p
+        Z = F * G % p
+    return X, Y, Z, T
+
+
+def _wnaf_vartime(k: int, w: int) -> List[int]:
+    """Width-w NAF of k >= 0, least significant digit first: digits
+    are 0 or odd in (-2^(w-1), 2^(w-1)), and any w consecutive digits
+    hold at most one non-zero."""
+    digits = []
+    full = 1 << w
+    half = full >> 1
+    while k:
+        digit = 0
+        if k & 1:
+            digit = k & (full - 1)
+            if digit >= half:
+                digit -= full
+            k -= digit
+        digits.append(digit)
+        k >>= 1
+    return digits
+
+
+def _ed25519_odd_multiples(P: _Ext) -> List[_ExtNiels]:
+    """Q, 3Q, ..., 15Q and their negatives for wNAF digits, indexed by
+    the digit itself (negative digits index from the end), in the form
+    (Y+X, Y-X, 2d*T, 2Z): no inversion, one more multiplication per
+    addition, which pays for a key used a few times only."""
+    p = _P25519
+    half = 1 << (_W_NAF - 1)
+    P2 = _ed25519_double(P)
+    multiples = [P]
+    for _ in range(half // 2 - 1):
+        multiples.append(_ed25519_add(multiples[-1], P2))
+    row = [(1, 1, 0, 2)] * (2 * half)
+    for i, (X, Y, Z, T) in enumerate(multiples):
+        ypx = (Y + X) % p
+        ymx = (Y - X) % p
+        t2d = T * _D2_25519 % p
+        z2 = 2 * Z % p
+        row[2 * i + 1] = (ypx, ymx, t2d, z2)
+        row[-2 * i - 1] = (ymx, ypx, (p - t2d) % p, z2)
+    return row
+
+
+def _ed25519_mul_add_vartime(S: int, k: int, odd: List[_ExtNiels]
+                             ) -> _Ext:
+    """[S]B + [k]Q for public S, k < 2^253, Q given by its odd
+    multiples: wNAF for [k]Q (253 doublings), then the B table."""
+    p = _P25519
+    X, Y, Z = 0, 1, 1
+    for digit in reversed(_wnaf_vartime(k, _W_NAF)):
+        # RFC 8032 §5.1.4 "double"; T only when an addition follows
+        # (the doubling formula does not read T).
+        A = X * X % p
+        B = Y * Y % p
+        C = 2 * Z * Z % p
+        H = A + B
+        E = H - (X + Y) * (X + Y) % p
+        G = A - B
+        F = C + G
+        X = E * F % p
+        Y = G * H % p
+        Z = F * G % p
+        if not digit:
+            continue
+        T = E * H % p
+
+        # RFC 8032 §5.1.4 "add"; no T for the doubling that comes
+        # next.
+        ypx, ymx, t2d, z2 = odd[digit]
+        A = (Y - X) * ymx % p
+        B = (Y + X) * ypx % p
+        C = T * t2d % p
+        D = Z * z2 % p
+        E = B - A
+        F = D - C
+        G = D + C
+        H = B + A
+        X = E * F % p
+        Y = G * H % p
+        Z = F * G % p
+
+    # The T the B-table additions need: scale (X, Y, Z) by Z, giving
+    # T = X*Y without an inversion.
+    P = (X * Z % p, Y * Z % p, Z * Z % p, X * Y % p)
+    return _ed25519_add_rows_vartime(P, S, _ed25519_base_table(),
+                                     _W_BASE_25519)
+
+
+def _ed25519_mul_add_table_vartime(S: int, k: int,
+                                   rows: List[List[_Niels]]) -> _Ext:
+    """[S]B + [k]Q with a signed-digit table of Q: no doublings."""
+    P = _ed25519_add_rows_vartime((0, 1, 1, 0), S, _ed25519_base_table(),
+                                  _W_BASE_25519)
+    return _ed25519_add_rows_vartime(P, k, rows, _W_KEY_25519)
+
+
+# ---- 11b. edwards448 arithmetic (RFC 8032 §5.2) ----
+#
+# Letters follow RFC 8032 §5.2: the field prime p, the untwisted curve
+# x^2 + y^2 = 1 + d*x^2*y^2 (a = 1, d = -39081), the base point B of
+# prime order L, the cofactor 2^c (c = 2) and n = 447, the bit a
+# clamped secret scalar always has set.  Points are (X, Y, Z) in
+# projective coordinates (RFC 8032 §5.2.4: x = X/Z, y = Y/Z); table
+# entries are affine (x, y), added with Z2 = 1.  The timing remarks
+# of section 11a hold here too.
+
+_P448 = 2 ** 448 - 2 ** 224 - 1
+_D448 = -39081
+_L448 = 2 ** 446 - int("8335dc163bb124b65129c96fde933d8d"
+                       "723a70aadc873d6d54a7bb0d", 16)
+_B448 = (int("4f1970c66bed0ded221d15a622bf36da9e146570470f1767ea6de324"
+             "a3d3a46412ae1af72ab66511433b80e18b00938e2626a82bc70cc05e",
+             16),
+         int("693f46716eb6bc248876203756c9c7624bea73736ca3984087789c1e"
+             "05a0c2d73ad3ff1ce67c39c4fdbd132c4ed7c8ad9808795bf230fa14",
+             16))
+_C448 = 2
+_N448 = 447
+
+_Proj = Tuple[int, int, int]
+_Affine = Tuple[int, int]
+_AFFINE_ZERO_448 = (0, 1)
+
+_W_BASE_448 = 8
+_W_KEY_448 = 6
+_SCALAR_BITS_448 = 446                 # every scalar here is < L < 2^446
+
+
+def _ed448_add(P: _Proj, Q: _Proj) -> _Proj:
+    """P + Q (RFC 8032 §5.2.4 "add"; complete for edwards448)."""
+    p = _P448
+    X1, Y1, Z1 = P
+    X2, Y2, Z2 = Q
+    A = Z1 * Z2 % p
+    B = A * A % p
+    C = X1 * X2 % p
+    D = Y1 * Y2 % p
+    E = _D448 * C * D % p
+    F = B - E
+    G = B + E
+    H = (X1 + Y1) * (X2 + Y2) % p
+    X3 = A * F % p * (H - C - D) % p
+    Y3 = A * G % p * (D - C) % p
+    Z3 = F * G % p
+    return X3, Y3, Z3
+
+
+def _ed448_double(P: _Proj) -> _Proj:
+    """[2]P (RFC 8032 §5.2.4 "double")."""
+    p = _P448
+    X1, Y1, Z1 = P
+    B = (X1 + Y1) * (X1 + Y1) % p
+    C = X1 * X1 % p
+    D = Y1 * Y1 % p
+    E = C + D
+    H = Z1 * Z1 % p
+    J = E - 2 * H
+    X3 = (B - E) * J % p
+    Y3 = E * (C - D) % p
+    Z3 = E * J % p
+    return X3, Y3, Z3
+
+
+def _ed448_affine(P: _Proj) -> _Affine:
+    """(x, y) of P; one inversion (variable time)."""
+    p = _P448
+    X, Y, Z = P
+    zinv = pow(Z, -1, p)
+    return X * zinv % p, Y * zinv % p
+
+
+def _ed448_encode(P: _Proj) -> bytes:
+    """RFC 8032 §5.2.2: y little-endian in 57 octets, the low bit of x
+    in the top bit of the last octet."""
+    x, y = _ed448_affine(P)
+    return (y | (x & 1) << 455).to_bytes(57, "little")
+
+
+def _ed448_decode(data: bytes) -> Optional[_Affine]:
+    """RFC 8032 §5.2.3: (x, y), or None if ``data`` is not a canonical
+    encoding of a point."""
+    p = _P448
+    if len(data) != 57:
+        return None
+    y = int.from_bytes(data, "little")
+    x_0 = y >> 455
+    y &= (1 << 455) - 1
+
+    # Step 1.  Choice: y >= p is refused (the RFC's rule), which also
+    # refuses any of the seven spare bits 448-454 being set.
+    if y >= p:
+        return None
+
+    # Step 2: x = u^3*v*(u^5*v^3)^((p-3)/4), the square root of u/v
+    # with a single exponentiation (p = 3 mod 4).
+    u = (y * y - 1) % p
+    v = (_D448 * y * y - 1) % p
+    u2 = u * u % p
+    u3v = u2 * u % p * v % p
+    x = u3v * pow(u3v * u2 % p * v % p * v % p, (p - 3) // 4, p) % p
+
+    # Step 3: no square root means no point.
+    if v * x % p * x % p != u:
+        return None
+
+    # Step 4: x = 0 has one encoding only (sign bit clear).
+    if x == 0 and x_0:
+        return None
+    if x & 1 != x_0:
+        x = p - x
+    return x, y
+
+
+def _ed448_small_order(x: int, y: int) -> bool:
+    """True if (x, y) is in the 4-torsion: (0, 1), (0, -1), (1, 0),
+    (-1, 0) -- those with x = 0 or y = 0."""
+    return x == 0 or y == 0
+
+
+def _ed448_normalize(points: List[_Proj]) -> List[_Affine]:
+    """Affine forms of ``points`` with one inversion (Montgomery's
+    trick)."""
+    p = _P448
+    prefix = []
+    acc = 1
+    for point in points:
+        prefix.append(acc)
+        acc = acc * point[2] % p
+    inv = pow(acc, -1, p)
+    out = [_AFFINE_ZERO_448] * len(points)
+    for i in range(len(points) - 1, -1, -1):
+        X, Y, Z = points[i]
+        zinv = inv * prefix[i] % p
+        inv = inv * Z % p
+        out[i] = (X * zinv % p, Y * zinv % p)
+    return out
+
+
+def _ed448_table(P: _Proj, w: int) -> List[List[_Affine]]:
+    """Signed-digit table of P, laid out as in _ed25519_table:
+    ``row[j]`` is [j*2^(w*i)]P for j in [-2^(w-1), 2^(w-1))."""
+    p = _P448
+    half = 1 << (w - 1)
+    rows = []
+    base = P
+    for _ in range(_SCALAR_BITS_448 // w + 1):
+        multiples = [base]
+        for _ in range(half - 1):
+            multiples.append(_ed448_add(multiples[-1], base))
+        affine = _ed448_normalize(multiples)
+
+        row = [_AFFINE_ZERO_448] * (2 * half)
+        for j in range(1, half + 1):
+            x, y = affine[j - 1]
+            if j < half:
+                row[j] = affine[j - 1]
+            row[-j] = ((p - x) % p, y)               # -(x, y) = (-x, y)
+        rows.append(row)
+        base = _ed448_double(multiples[-1])          # [2^w] base
+    return rows
+
+
+_ed448_base_rows = None   # type: Optional[List[List[_Affine]]]
+
+
+def _ed448_base_table() -> List[List[_Affine]]:
+    """The table of B, built at first use (about 90 ms)."""
+    global _ed448_base_rows
+    if _ed448_base_rows is None:
+        with _ED_TABLE_LOCK:
+            if _ed448_base_rows is None:
+                _ed448_base_rows = _ed448_table(_B448 + (1,), _W_BASE_448)
+    return _ed448_base_rows
+
+
+def _ed448_base_mul(k: int) -> _Proj:
+    """[k]B for a secret 0 <= k < 2^446, as a fixed sequence: 56 mixed
+    additions, one per 8-bit window (see _ed25519_base_mul)."""
+    p = _P448
+    d = _D448
+    X, Y, Z = 0, 1, 1
+    carry = 0
+    for row in _ed448_base_table():
+        digit = (k & 255) + carry
+        k >>= 8
+        carry = (digit + 128) >> 8
+        digit -= carry << 8
+        x2, y2 = row[digit]
+
+        # RFC 8032 §5.2.4 "add" with Z2 = 1, so A = Z1.
+        B = Z * Z % p
+        C = X * x2 % p
+        D = Y * y2 % p
+        E = d * C * D % p
+        F = B - E
+        G = B + E
+        H = (X + Y) * (x2 + y2) % p
+        X = Z * F % p * (H - C - D) % p
+        Y = Z * G % p * (D - C) % p
+        Z = F * G % p
+    return X, Y, Z
+
+
+def _ed448_add_rows_vartime(P: _Proj, k: int, rows: List[List[_Affine]],
+                            w: int) -> _Proj:
+    """P + [k]Q, Q the point of the signed-digit table ``rows``.
+    Zero digits are skipped: for public k only."""
+    p = _P448
+    d = _D448
+    X, Y, Z = P
+    mask = (1 << w) - 1
+    half = 1 << (w - 1)
+    carry = 0
+    for row in rows:
+        digit = (k & mask) + carry
+        k >>= w
+        carry = (digit + half) >> w
+        digit -= carry << w
+        if not digit:
+            continue
+        x2, y2 = row[digit]
+
+        # RFC 8032 §5.2.4 "add" with Z2 = 1, so A = Z1.
+        B = Z * Z % p
+        C = X * x2 % p
+        D = Y * y2 % p
+        E = d * C * D % p
+        F = B - E
+        G = B + E
+        H = (X + Y) * (x2 + y2) % p
+        X = Z * F % p * (H - C - D) % p
+        Y = Z * G % p * (D - C) % p
+        Z = F * G % p
+    return X, Y, Z
+
+
+def _ed448_odd_multiples(P: _Proj) -> List[_Affine]:
+    """Q, 3Q, ..., 15Q and their negatives, indexed by wNAF digit."""
+    p = _P448
+    half = 1 << (_W_NAF - 1)
+    P2 = _ed448_double(P)
+    multiples = [P]
+    for _ in range(half // 2 - 1):
+        multiples.append(_ed448_add(multiples[-1], P2))
+    row = [_AFFINE_ZERO_448] * (2 * half)
+    for i, (x, y) in enumerate(_ed448_normalize(multiples)):
+        row[2 * i + 1] = (x, y)
+        row[-2 * i - 1] = ((p - x) % p, y)
+    return row
+
+
+def _ed448_mul_add_vartime(S: int, k: int, odd: List[_Affine]) -> _Proj:
+    """[S]B + [k]Q for public S, k < 2^446, Q given by its odd
+    multiples: wNAF for [k]Q (446 doublings), then the B table."""
+    p = _P448
+    d = _D448
+    X, Y, Z = 0, 1, 1
+    for digit in reversed(_wnaf_vartime(k, _W_NAF)):
+        # RFC 8032 §5.2.4 "double".
+        B = (X + Y) * (X + Y) % p
+        C = X * X % p
+        D = Y * Y % p
+        E = C + D
+        H = Z * Z % p
+        J = E - 2 * H
+        X = (B - E) * J % p
+        Y = E * (C - D) % p
+        Z = E * J % p
+        if not digit:
+            continue
+
+        # RFC 8032 §5.2.4 "add" with Z2 = 1, so A = Z1.
+        x2, y2 = odd[digit]
+        B = Z * Z % p
+        C = X * x2 % p
+        D = Y * y2 % p
+        E = d * C * D % p
+        F = B - E
+        G = B + E
+        H = (X + Y) * (x2 + y2) % p
+        X = Z * F % p * (H - C - D) % p
+        Y = Z * G % p * (D - C) % p
+        Z = F * G % p
+    return _ed448_add_rows_vartime((X, Y, Z), S, _ed448_base_table(),
+                                   _W_BASE_448)
+
+
+def _ed448_mul_add_table_vartime(S: int, k: int,
+                                 rows: List[List[_Affine]]) -> _Proj:
+    """[S]B + [k]Q with a signed-digit table of Q: no doublings."""
+    P = _ed448_add_rows_vartime((0, 1, 1), S, _ed448_base_table(),
+                                _W_BASE_448)
+    return _ed448_add_rows_vartime(P, k, rows, _W_KEY_448)
+
+
+# ---- 11c. EdDSA and OKP keys: Ed25519, Ed448 (RFC 8032, RFC 8037) ----
+#
+# Pure EdDSA only (RFC 8037 §3.1: empty context, no prehash), under the
+# JWS names EdDSA (RFC 8037 §3.1, either curve) and Ed25519 / Ed448
+# (RFC 9864, one curve each).  Letters as in RFC 8032 §5.1.6:
+# secret scalar s and prefix from the seed, public key A = [s]B, nonce
+# r, signature (R, S), challenge k = H(R || A || M) mod L.
+#
+# Public keys are validated when loaded (RFC 8032 §5.1.3 / §5.2.3
+# decoding, and see the small-order Choice below).  Verification looks
+# the decoded key up in a small LRU keyed by its encoding, and gives a
+# key that verifies more than _ED_TABLE_AFTER tokens a signed-digit
+# table of its own (no doublings at all), for at most _ED_TABLE_SLOTS
+# keys at once.
+
+
+class _EdCurve(NamedTuple):
+    """One EdDSA instance: its sizes, hash and curve operations."""
+
+    name: str
+    size: int                 # bits of an encoded point (JWK "size")
+    length: int               # octets of a key, a point and of S
+    oid: str                  # RFC 8410 §3
+    L: int
+    # H(parts...) as a little-endian integer (RFC 8032 §5.1 / §5.2).
+    hash: Callable[..., int]
+    # seed -> (s, prefix) (RFC 8032 §5.1.5 / §5.2.5).
+    expand: Callable[[bytes], Tuple[int, bytes]]
+    base_mul: Callable[[int], Any]
+    affine: Callable[[Any], Tuple[int, int]]
+    decode: Callable[[bytes], Optional[Tuple[int, int]]]
+    small_order: Callable[[int, int], bool]
+    # (x, y) of A -> -A in the curve's point representation.
+    negate: Callable[[int, int], Any]
+    odd_multiples: Callable[[Any], Any]
+    key_table: Callable[[Any], Any]
+    mul_add_vartime: Callable[[int, int, Any], Any]
+    mul_add_table_vartime: Callable[[int, int, Any], Any]
+
+
+def _ed25519_hash(*parts: bytes) -> int:
+    h = hashlib.sha512()
+    for part in parts:
+        h.update(part)
+    return int.from_bytes(h.digest(), "little")
+
+
+def _ed25519_expand(seed: bytes) -> Tuple[int, bytes]:
+    """RFC 8032 §5.1.5 steps 1-2: hash the seed, clamp the low half.
+    Guarded by the RFC 8032 §7.1 vectors (test_eddsa)."""
+    h = hashlib.sha512(seed).digest()
+    s = int.from_bytes(h[:32], "little")
+    s = s & ((1 << 254) - 8) | 1 << 254
+    return s, h[32:]
+
+
+# dom4(0, "") (RFC 8032 §5.2): pure Ed448, empty context.
+_DOM4_PURE = b"SigEd448\x00\x00"
+
+
+def _ed448_hash(*parts: bytes) -> int:
+    h = hashlib.shake_256(_DOM4_PURE)
+    for part in parts:
+        h.update(part)
+    return int.from_bytes(h.digest(114), "little")
+
+
+def _ed448_expand(seed: bytes) -> Tuple[int, bytes]:
+    """RFC 8032 §5.2.5 steps 1-2 (no dom4 here).  Guarded by the RFC
+    8032 §7.4 vectors (test_eddsa)."""
+    h = hashlib.shake_256(seed).digest(114)
+    s = int.from_bytes(h[:57], "little")
+    s = s & ((1 << 447) - 4) | 1 << 447
+    return s, h[57:]
+
+
+def _ed25519_negate(x: int, y: int) -> _Ext:
+    p = _P25519
+    return p - x, y, 1, (p - x) * y % p
+
+
+def _ed448_negate(x: int, y: int) -> _Proj:
+    return _P448 - x, y, 1
+
+
+_ED25519 = _EdCurve(
+    "Ed25519", 256, 32, "1.3.101.112", _L25519, _ed25519_hash,
+    _ed25519_expand, _ed25519_base_mul, _ed25519_affine, _ed25519_decode,
+    _ed25519_small_order, _ed25519_negate, _ed25519_odd_multiples,
+    lambda P: _ed25519_table(P, _W_KEY_25519), _ed25519_mul_add_vartime,
+    _ed25519_mul_add_table_vartime)
+_ED448 = _EdCurve(
+    "Ed448", 456, 57, "1.3.101.113", _L448, _ed448_hash, _ed448_expand,
+    _ed448_base_mul, _ed448_affine, _ed448_decode, _ed448_small_order,
+    _ed448_negate, _ed448_odd_multiples,
+    lambda P: _ed448_table(P, _W_KEY_448), _ed448_mul_add_vartime,
+    _ed448_mul_add_table_vartime)
+_ED_CURVES = {"Ed25519": _ED25519, "Ed448": _ED448}
+_ED_KEY_AGREEMENT = {"X25519": "1.3.101.110", "X448": "1.3.101.111"}
+
+
+def _ed_encode_xy(curve: _EdCurve, x: int, y: int) -> bytes:
+    """RFC 8032 §5.1.2 / §5.2.2: y, with the low bit of x on top."""
+    bits = 8 * curve.length - 1
+    return (y | (x & 1) << bits).to_bytes(curve.length, "little")
+
+
+def _ed_public_bytes(curve: _EdCurve, s: int) -> bytes:
+    """A = [s]B, encoded (RFC 8032 §5.1.5 step 3 / §5.2.5 step 3)."""
+    x, y = curve.affine(curve.base_mul(s % curve.L))
+    return _ed_encode_xy(curve, x, y)
+
+
+def _ed_sign(curve: _EdCurve, s: int, prefix: bytes, A_bytes: bytes,
+             M: bytes) -> bytes:
+    """Pure EdDSA signature R || S (RFC 8032 §5.1.6 / §5.2.6)."""
+    L = curve.L
+
+    # Step 2: the deterministic nonce r = H(prefix || M) mod L.
+    r = curve.hash(prefix, M) % L
+
+    # Step 3: R = [r]B through the fixed-sequence loop (r is secret).
+    x, y = curve.affine(curve.base_mul(r))
+    R_bytes = _ed_encode_xy(curve, x, y)
+
+    # Steps 4-5: k = H(R || A || M) mod L and S = (r + k*s) mod L.
+    k = curve.hash(R_bytes, A_bytes, M) % L
+    S = (r + k * s) % L
+    return R_bytes + S.to_bytes(curve.length, "little")
+
+
+_ED_KEY_CACHE_SIZE = 64     # decoded public keys kept
+_ED_TABLE_AFTER = 3         # verifications before a key gets a table
+_ED_TABLE_SLOTS = 4         # keys holding a table at once (< 1 MB each)
+
+# (crv, A_bytes) -> [(x, y), odd multiples of -A or None, uses,
+#                    table of -A or None]
+_ed_keys = OrderedDict()  # type: OrderedDict[Tuple[str, bytes], List[Any]]
+# The keys of _ed_keys whose entry holds a table, oldest first.
+_ed_tabled = OrderedDict()   # type: OrderedDict[Tuple[str, bytes], None]
+_ED_CACHE_LOCK = threading.Lock()
+
+
+def _ed_key_entry(curve: _EdCurve, A_bytes: bytes) -> Optional[List[Any]]:
+    """The cache entry of public key ``A_bytes`` (decoding it on a
+    miss), or None if it does not decode."""
+    cache_key = (curve.name, A_bytes)
+    with _ED_CACHE_LOCK:
+        entry = _ed_keys.get(cache_key)
+        if entry is not None:
+            _ed_keys.move_to_end(cache_key)
+            return entry
+
+    point = curve.decode(A_bytes)
+    if point is None:
+        return None
+    entry = [point, None, 0, None]
+    with _ED_CACHE_LOCK:
+        _ed_keys[cache_key] = entry
+        if len(_ed_keys) > _ED_KEY_CACHE_SIZE:
+            evicted, _ = _ed_keys.popitem(last=False)
+            _ed_tabled.pop(evicted, None)
+    return entry
+
+
+def _ed_verify_data(curve: _EdCurve, entry: List[Any], A_bytes: bytes
+                    ) -> Tuple[Any, Any]:
+    """(odd multiples, None) or (None, table) of -A for one more
+    verification, building the per-key table once A is a regular.
+
+    Threads may race on the count or build a table twice: harmless,
+    the count only decides when to build and both tables are equal.
+    """
+    entry[2] += 1
+    if entry[3] is not None:
+        return None, entry[3]
+    minus_A = curve.negate(*entry[0])
+    if entry[2] > _ED_TABLE_AFTER:
+        table = curve.key_table(minus_A)
+        entry[3] = table
+        cache_key = (curve.name, A_bytes)
+        with _ED_CACHE_LOCK:
+            _ed_tabled[cache_key] = None
+            if len(_ed_tabled) > _ED_TABLE_SLOTS:
+                evicted, _ = _ed_tabled.popitem(last=False)
+                old = _ed_keys.get(evicted)
+                if old is not None:
+                    old[3] = None
+        return None, table
+    if entry[1] is None:
+        entry[1] = curve.odd_multiples(minus_A)
+    return entry[1], None
+
+
+def _eddsa_clear_caches() -> None:
+    """Forget every cached public key and per-key table (the tables of
+    the base points stay).  For tests and for timing fresh keys."""
+    with _ED_CACHE_LOCK:
+        _ed_keys.clear()
+        _ed_tabled.clear()
+
+
+_CACHE_CLEARERS.append(_eddsa_clear_caches)
+
+
+def _ed_verify(curve: _EdCurve, A_bytes: bytes, M: bytes,
+               signature: bytes) -> bool:
+    """Pure EdDSA verification (RFC 8032 §5.1.7 / §5.2.7)."""
+    n = curve.length
+    L = curve.L
+
+    # Step 1.  Deviation: RFC 8032 §6's reference code builds the
+    # length error without raising it and accepts a signature with
+    # bytes appended; the text (a 2b-bit string) is exact, and so are
+    # we.  Test: test_rfc8032_section6_unraised_length_error.
+    if len(signature) != 2 * n:
+        return False
+    R_bytes = signature[:n]
+    S = int.from_bytes(signature[n:], "little")
+
+    # Step 1: S must be < L, or (R, S + L) would be a second valid
+    # signature of the same message (malleability).
+    if S >= L:
+        return False
+
+    entry = _ed_key_entry(curve, A_bytes)
+    if entry is None:
+        return False
+
+    # Step 2: k = H(R || A || M) mod L.
+    k = curve.hash(R_bytes, A_bytes, M) % L
+
+    # Step 3.  Choice: the cofactorless equation [S]B = R + [k]A, as
+    # OpenSSL and Go check it (RFC 8032 allows it: "sufficient, but
+    # not required").  Computed as R' = [S]B + [k](-A) and compared with
+    # the R octets by encoding R', so R is never decoded: a
+    # non-canonical R never matches.
+    odd, table = _ed_verify_data(curve, entry, A_bytes)
+    if table is not None:
+        P = curve.mul_add_table_vartime(S, k, table)
+    else:
+        P = curve.mul_add_vartime(S, k, odd)
+    x, y = curve.affine(P)
+    if _ed_encode_xy(curve, x, y) != R_bytes:
+        return False
+
+    # Choice: a small-order R is refused (as libsodium does).  With a
+    # prime-order A it could only match if [S]B = [k]A, which needs the
+    # secret key anyway; refusing it keeps the rule simple.
+    return not curve.small_order(x, y)
+
+
+class _OKPMaterial(_Material):
+    """An EdDSA key (RFC 8037 §2): the encoded public key ``x`` and,
+    for a private key, the seed ``d`` with its expansion."""
+
+    __slots__ = ("curve", "x", "d", "_s", "_prefix")
+    kty = "OKP"
+
+    def __init__(self, curve: _EdCurve, x: bytes,
+                 d: Optional[bytes] = None, s: int = 0,
+                 prefix: bytes = b""):
+        self.curve = curve
+        self.x = x
+        self.d = d
+        self._s = s
+        self._prefix = prefix
+
+    crv = property(lambda self: self.curve.name)
+    size = property(lambda self: self.curve.size)
+    is_private = property(lambda self: self.d is not None)
+
+    def public(self) -> "_Material":
+        return _OKPMaterial(self.curve, self.x)
+
+    def jwk_members(self, private: bool) -> Dict[str, str]:
+        jwk = {"kty": "OKP", "crv": self.curve.name,
+               "x": _b64u_encode(self.x)}
+        if private and self.d is not None:
+            jwk["d"] = _b64u_encode(self.d)
+        return jwk
+
+    def thumbprint_members(self) -> Dict[str, str]:
+        # RFC 8037 §2: the required members are crv, kty and x.
+        return {"crv": self.curve.name, "kty": "OKP",
+                "x": _b64u_encode(self.x)}
+
+    def to_der(self, private: bool) -> Tuple[str, bytes]:
+        # RFC 8410 §3: the AlgorithmIdentifier has no parameters.
+        algorithm = _der_seq(_der_oid(self.curve.oid))
+        if private and self.d is not None:
+            # RFC 8410 §7: privateKey wraps CurvePrivateKey, itself an
+            # OCTET STRING holding the seed.
+            return "PRIVATE KEY", _der_seq(
+                _der_int(0), algorithm, _der_octets(_der_octets(self.d)))
+        return "PUBLIC KEY", _der_seq(algorithm, _der_bits(self.x))
+
+
+def _okp_from_seed(curve: _EdCurve, seed: bytes) -> _OKPMaterial:
+    """A private key from its seed (RFC 8032 §5.1.5 / §5.2.5)."""
+    s, prefix = curve.expand(seed)
+    return _OKPMaterial(curve, _ed_public_bytes(curve, s), seed, s, prefix)
+
+
+def _okp_from_public(curve: _EdCurve, x: bytes, what: str
+                     ) -> _OKPMaterial:
+    """A public key, validated (DESIGN §2): a canonical encoding of a
+    curve point, not of small order."""
+    entry = _ed_key_entry(curve, x)
+    if entry is None:
+        raise InvalidKeyError("%s: not a canonical encoding of an %s"
+                              " point" % (what, curve.name))
+
+    # Choice: a small-order public key (the 8 points of the
+    # edwards25519 torsion, the 4 of edwards448) is refused, as
+    # libsodium does: with it one signature fits every message, under
+    # our cofactorless check or any other.  Mixed-order keys (a torsion
+    # part added to a real key) are not searched for: that costs a
+    # full multiplication by L, and their owner alone can sign.
+    if curve.small_order(*entry[0]):
+        raise InvalidKeyError("%s: a small-order %s point cannot be a"
+                              " public key" % (what, curve.name))
+    return _OKPMaterial(curve, x)
+
+
+def _okp_curve(crv: Any) -> _EdCurve:
+    if not isinstance(crv, str):
+        raise KeyFormatError('JWK "crv": expected a string, got %s'
+                             % _json_type_name(crv))
+    curve = _ED_CURVES.get(crv)
+    if curve is None:
+        if crv in _ED_KEY_AGREEMENT:
+            raise InvalidKeyError('JWK "crv": %s is a key-agreement curve'
+                                  ' (RFC 8037 §3.2), not a signature'
+                                  ' curve' % crv)
+        raise InvalidKeyError('JWK "crv": %r is not supported for OKP'
+                              ' keys' % crv[:32])
+    return curve
+
+
+def _okp_octets(jwk: Mapping[str, Any], name: str, curve: _EdCurve
+                ) -> bytes:
+    value = jwk[name]
+    if not isinstance(value, str):
+        raise KeyFormatError('JWK "%s": expected a base64url string, got'
+                             ' %s' % (name, _json_type_name(value)))
+    raw = _b64u_decode(value, 'JWK "%s"' % name, KeyFormatError)
+    if len(raw) != curve.length:
+        raise KeyFormatError('JWK "%s": %d octets, expected %d for %s'
+                             % (name, len(raw), curve.length, curve.name))
+    return raw
+
+
+def _okp_from_jwk(jwk: Mapping[str, Any]) -> _OKPMaterial:
+    """An OKP JWK (RFC 8037 §2): crv, x and, if private, d."""
+    if "crv" not in jwk:
+        raise KeyFormatError('JWK: no "crv"')
+    curve = _okp_curve(jwk["crv"])
+    if "d" in jwk:
+        # A private JWK with d only derives x; a given x must match.
+        material = _okp_from_seed(curve, _okp_octets(jwk, "d", curve))
+        if "x" in jwk and _okp_octets(jwk, "x", curve) != material.x:
+            raise InvalidKeyError('JWK "x" is not the public key of "d"')
+        return material
+    if "x" not in jwk:
+        raise KeyFormatError('JWK: no "x"')
+    return _okp_from_public(curve, _okp_octets(jwk, "x", curve), 'JWK "x"')
+
+
+def _okp_spki_parser(curve: _EdCurve) -> Callable[..., _OKPMaterial]:
+    def parse(params: Optional[_DERItem], public: bytes) -> _OKPMaterial:
+        what = "%s SubjectPublicKeyInfo" % curve.name
+        if params is not None:
+            raise KeyFormatError("%s: parameters must be absent (RFC 8410"
+                                 " §3)" % what)
+        if len(public) != curve.length:
+            raise KeyFormatError("%s: public key of %d octets, expected %d"
+                                 % (what, len(public), curve.length))
+        return _okp_from_public(curve, public, what)
+    return parse
+
+
+def _okp_pkcs8_parser(curve: _EdCurve) -> Callable[..., _OKPMaterial]:
+    def parse(params: Optional[_DERItem], private: bytes,
+              public: Optional[bytes]) -> _OKPMaterial:
+        what = "%s PKCS#8 private key" % curve.name
+        if params is not None:
+            raise KeyFormatError("%s: parameters must be absent (RFC 8410"
+                                 " §3)" % what)
+
+        # RFC 8410 §7: CurvePrivateKey ::= OCTET STRING, the seed.
+        seed = _der_expect(_der_decode(private, what), _DER_OCTET_STRING,
+                           what + " CurvePrivateKey")
+        if len(seed) != curve.length:
+            raise KeyFormatError("%s: seed of %d octets, expected %d"
+                                 % (what, len(seed), curve.length))
+        material = _okp_from_seed(curve, seed)
+
+        # RFC 5958 §2 v2: a publicKey, when present, must be ours.
+        if public is not None and public != material.x:
+            raise InvalidKeyError("%s: publicKey is not the public key of"
+                                  " the seed" % what)
+        return material
+    return parse
+
+
+def _okp_key_agreement_parser(crv: str) -> Callable[..., Any]:
+    def parse(*_: Any) -> Any:
+        raise InvalidKeyError("%s is a key-agreement curve (RFC 8410),"
+                              " not a signature curve" % crv)
+    return parse
+
+
+def _eddsa_sign(material: _OKPMaterial, data: bytes) -> bytes:
+    return _ed_sign(material.curve, material._s, material._prefix,
+                    material.x, data)
+
+
+def _eddsa_verify(material: _OKPMaterial, data: bytes, signature: bytes,
+                  strict: bool) -> bool:
+    # EdDSA signatures are not malleable once S < L: nothing for
+    # ``strict`` to add.
+    return _ed_verify(material.curve, material.x, data, signature)
+
+
+def _generate_okp(alg: _Alg, bits: Optional[int], crv: Optional[str]
+                  ) -> _OKPMaterial:
+    """A new EdDSA key: a random seed (RFC 8032 §5.1.5 / §5.2.5).
+
+    For alg EdDSA, ``crv`` picks Ed25519 (the default) or Ed448; for
+    Ed25519 and Ed448 (RFC 9864) the curve is the algorithm's.
+    """
+    assert alg.curves is not None
+    if crv is None:
+        crv = alg.curves[0]
+    if crv not in alg.curves:
+        raise ValueError("%s keys are on %s, not %r"
+                         % (alg.name, " or ".join(alg.curves), crv))
+    curve = _ED_CURVES[crv]
+    if bits is not None and bits != curve.size:
+        raise ValueError("%s keys have %d bits" % (crv, curve.size))
+    return _okp_from_seed(curve, os.urandom(curve.length))
+
+
+_JWK_PARSERS["OKP"] = _okp_from_jwk
+_KEY_GENERATORS["OKP"] = _generate_okp
+for _curve in (_ED25519, _ED448):
+    _SPKI_PARSERS[_curve.oid] = _okp_spki_parser(_curve)
+    _PKCS8_PARSERS[_curve.oid] = _okp_pkcs8_parser(_curve)
+    _ALGORITHMS[_curve.name] = _Alg(_curve.name, "OKP", (_curve.name,),
+                                    _eddsa_sign, _eddsa_verify,
+                                    _no_key_problem)
+for _name, _oid in _ED_KEY_AGREEMENT.items():
+    _SPKI_PARSERS[_oid] = _okp_key_agreement_parser(_name)
+    _PKCS8_PARSERS[_oid] = _okp_key_agreement_parser(_name)
+_ALGORITHMS["EdDSA"] = _Alg("EdDSA", "OKP", ("Ed25519", "Ed448"),
+                            _eddsa_sign, _eddsa_verify, _no_key_problem)
+del _curve, _name, _oid
 
 
 # ---- 12. Key generation ----
