@@ -527,3 +527,46 @@ def test_rsa_pem_refusals(module, name, alg, status, reason):
     assert module.jwt3_verify_key(data_path(name), alg, "", token) == -1
     assert module.pv("status") == status
     assert reason in module.pv("error")
+
+
+# -- EC and OKP PEM key strings: every curve, read from the key (the C
+#    module labels every EC PEM key P-256, its bug B8, and cannot load
+#    Ed25519/Ed448 PEM at all)
+
+@pytest.mark.parametrize("alg, crv", [
+    ("ES256", None), ("ES384", None), ("ES512", None), ("ES256K", None),
+    ("EdDSA", "Ed25519"), ("EdDSA", "Ed448"), ("Ed25519", None),
+    ("Ed448", None),
+])
+def test_ec_and_okp_pem_keys(module, tmp_path, alg, crv):
+    key = jwt3.generate_key(alg, crv=crv)
+    private_pem = key.to_pem(private=True)
+    public_pem = key.to_pem()
+    private_file = tmp_path / "key.pem"
+    public_file = tmp_path / "key.pub.pem"
+    private_file.write_text(private_pem)
+    public_file.write_text(public_pem)
+    loaded = module._keys(str(public_file))[0]
+    assert (loaded.kty, loaded.crv) == (key.kty, key.crv)
+
+    for prvkey in (str(private_file), private_pem):
+        token = generated(module, SEED_CLAIMS, key=prvkey, alg=alg)
+        for pubkey in (str(public_file), public_pem):
+            assert module.jwt3_verify(pubkey, alg, SEED_CLAIMS, token) == 1
+    other = jwt3.generate_key(alg, crv=crv).to_pem()
+    assert module.jwt3_verify(other, alg, SEED_CLAIMS, token) == -1
+    assert module.pv("status") == jwt3.STATUS_SIGNATURE
+
+
+@pytest.mark.parametrize("alg, other", [("ES256", "ES256K"),
+                                        ("ES256K", "ES256"),
+                                        ("ES384", "ES256"),
+                                        ("EdDSA", "ES256")])
+def test_curve_bound_to_alg(module, alg, other):
+    # An ES256K token checked with a P-256 key (and the reverse) must
+    # fail before any signature math: the curve is bound to the alg.
+    key = jwt3.generate_key(alg)
+    token = jwt3.encode({"a": 1}, key, alg)
+    pem = jwt3.generate_key(other).to_pem()
+    assert module.jwt3_verify_key(pem, alg, "", token) == -1
+    assert module.pv("status") == jwt3.STATUS_KEY
