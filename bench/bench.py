@@ -94,7 +94,7 @@ class Settings(NamedTuple):
     import_runs: int       # subprocesses for "import jwt3"
 
 
-QUICK = Settings("quick", 0.03, 3, 0.01, 1.0, 3.0, 5)
+QUICK = Settings("quick", 0.03, 3, 0.01, 1.0, 2.0, 5)
 FULL = Settings("full", 0.2, 7, 0.1, 8.0, 40.0, 15)
 
 
@@ -125,9 +125,12 @@ class _Plan:
     def calibrate(self, settings: Settings, slow: bool) -> None:
         """Warm up, then size the loop and the number of repeats.
 
-        The first call is never timed: it builds whatever jwt3 or the
-        peer builds lazily.  For an operation marked slow (RSA key
-        generation) every call is a sample of its own.
+        The first calls are never timed: they build whatever jwt3 or the
+        peer builds lazily (a per-key table may wait for a key's third
+        or fourth use: cases that reuse a key ask for more warm-up
+        calls).  The loop is sized from the last warm-up batch alone.
+        For an operation marked slow (RSA key generation) every call is
+        a sample of its own.
         """
         first = _timed(self.fn, 1)
         if slow:
@@ -137,12 +140,13 @@ class _Plan:
                                     int(budget / first)))
             return
 
-        calls, spent = 1, first
-        while spent < settings.warmup_time:
+        calls, spent, per_call = 1, first, first
+        while spent < settings.warmup_time or calls < self.case.warmup:
             batch = calls
-            spent += _timed(self.fn, batch)
+            elapsed = _timed(self.fn, batch)
+            spent += elapsed
             calls += batch
-        per_call = spent / calls
+            per_call = elapsed / batch
         self.loops = max(1, int(settings.repeat_time / per_call))
         repeat_cost = self.loops * per_call
         self.quota = max(3, min(settings.repeats,
@@ -166,6 +170,8 @@ class Case(NamedTuple):
     kind: str
     setup: Callable[[List[str]], Callable[[], Any]]
     variant: str = ""
+    full_only: bool = False      # too slow or erratic for --quick
+    warmup: int = 1              # untimed calls at least
 
 
 class Op(NamedTuple):
@@ -270,7 +276,8 @@ class Context:
         self.jwt3 = jwt3
         self.supported = set(jwt3.supported_algorithms())
         self.keys = keys
-        self.clear = getattr(jwt3, "_clear_caches", None)
+        self.clear, self.clear_name, self.clear_remarks = \
+            _cache_clearer(jwt3)
         self._peers = {}     # type: Dict[str, Any]
         self.missing = {}    # type: Dict[str, str]
         self._jwt3_keys = {}     # type: Dict[Tuple[str, bool], Any]
@@ -340,11 +347,7 @@ class Context:
         """Note if jwt3._clear_caches() also drops what signing uses
         (per-curve tables): fresh-key figures then include rebuilding
         them, which a never-seen key would not cost."""
-        if self.clear is None:
-            notes.append("jwt3 has no _clear_caches(): fresh-key figures"
-                         " may hit per-key caches")
-            return
-        if label in self._clear_checked:
+        if self.clear is None or label in self._clear_checked:
             return
         self._clear_checked.add(label)
         sign()
@@ -358,10 +361,59 @@ class Context:
         after = min(_timed(cleared, 1) for _ in range(3))
         if after > 2 * plain + 0.001:
             notes.append(
-                "jwt3._clear_caches() also empties what %s signing uses"
+                "clearing jwt3's caches also empties what %s signing uses"
                 " (sign %.2f ms, after clearing %.2f ms): fresh-key"
                 " figures include rebuilding it" % (label, plain * 1e3,
                                                     after * 1e3))
+
+
+def _cache_clearer(jwt3: Any) -> Tuple[Optional[Callable[[], None]], str,
+                                        List[str]]:
+    """The function that empties jwt3's per-key caches, its description
+    and remarks about it.
+
+    ``jwt3._clear_caches()`` runs the clearers the families register in
+    ``_CACHE_CLEARERS``.  A family's own ``_<family>_clear_caches()``
+    that is not registered there (a branch written before the registry
+    existed) is called directly as well, without arguments, which keeps
+    the per-curve tables; so is every such function of a build that has
+    no ``_clear_caches`` at all.
+    """
+    functions = []    # type: List[Callable[[], None]]
+    names = []        # type: List[str]
+    remarks = []      # type: List[str]
+    clear = getattr(jwt3, "_clear_caches", None)
+    registered = list(getattr(jwt3, "_CACHE_CLEARERS", []))
+    if callable(clear):
+        functions.append(clear)
+        names.append("_clear_caches")
+    for name in sorted(vars(jwt3)):
+        function = getattr(jwt3, name)
+        if not (name.startswith("_") and name.endswith("_clear_caches")
+                and name != "_clear_caches" and callable(function)):
+            continue
+        if function in registered:
+            continue
+        try:
+            function()
+        except Exception as exc:
+            remarks.append("cannot call jwt3.%s() (%s): not used"
+                           % (name, _describe_error(exc)))
+            continue
+        functions.append(function)
+        names.append(name)
+        if callable(clear):
+            remarks.append("jwt3.%s is not registered in _CACHE_CLEARERS,"
+                           " so _clear_caches() misses it: called"
+                           " directly" % name)
+    if not functions:
+        return None, "", ["jwt3 has no cache clearer: fresh-key rows may"
+                          " hit per-key caches"]
+
+    def clear_all() -> None:
+        for function in functions:
+            function()
+    return clear_all, " + ".join(names), remarks
 
 
 def _load_keys() -> Dict[str, Dict[str, str]]:
@@ -482,6 +534,10 @@ def _hs_ops(ctx: Context) -> List[Op]:
     return ops
 
 
+# Untimed calls before timing a key that is reused: enough for any
+# per-key table that waits for a key's first few uses to be built.
+_KEY_WARMUP = 10
+
 _WHATS = (("sign", "sign"), ("fresh", "verify (fresh key)"),
           ("reused", "verify (reused key)"))
 
@@ -503,7 +559,9 @@ def _sign_verify_ops(ctx: Context, label: str, alg: Optional[str],
             variants = adapter[3] if len(adapter) > 3 else {}
             setup = functools.partial(function, ctx, label, what)
             cases.append(Case(library, kind, setup,
-                              variants.get(what, "")))
+                              variants.get(what, ""),
+                              warmup=_KEY_WARMUP if what == "reused"
+                              else 1))
         ops.append(Op("%s %s" % (label, title), group, alg, cases))
     return ops
 
@@ -882,11 +940,12 @@ def _keygen_ops(ctx: Context) -> List[Op]:
             return functools.partial(ctx.jwt3.generate_key, alg, **options)
         return Case("jwt3", JWT3, setup)
 
-    def peer(library: str, kind: str, make: Callable[[], Any]) -> Case:
+    def peer(library: str, kind: str, make: Callable[[], Any],
+             full_only: bool = False) -> Case:
         def setup(notes: List[str]) -> Callable[[], Any]:
             ctx.peer(library)
             return make()
-        return Case(library, kind, setup)
+        return Case(library, kind, setup, full_only=full_only)
 
     def rsa_python_rsa() -> Callable[[], Any]:
         import rsa
@@ -935,7 +994,8 @@ def _keygen_ops(ctx: Context) -> List[Op]:
         "PS256" in ctx.supported else "RS256"
     ops.append(Op("keygen RSA-2048", "keygen", rsa_alg, [
         jwt3_gen(rsa_alg, bits=2048),
-        peer("python-rsa", PURE, rsa_python_rsa),
+        # One rsa.newkeys(2048) takes anything from 1 to 10 s here.
+        peer("python-rsa", PURE, rsa_python_rsa, full_only=True),
         peer("cryptography", OPENSSL, rsa_cryptography)], slow=True))
     for alg, curve in _CURVES.items():
         cases = [jwt3_gen(alg),
@@ -1100,23 +1160,22 @@ def _token_ops(ctx: Context) -> List[Op]:
         # jwt3: they are the peers.  For the others the pure-Python
         # peer is python-jose on its native backends.
         kind = PURE if label == "HS256" else OPENSSL
+        libraries = [("jwt3", JWT3, _token_jwt3, ""),
+                     ("PyJWT", kind, _token_pyjwt, ""),
+                     ("joserfc", kind, _token_joserfc, "")]
+        if label != "EdDSA":
+            libraries.append(("python-jose", kind, _token_jose, ""))
+        if label in ("RS256", "ES256"):
+            libraries.append((
+                "python-jose (native)", PURE,
+                functools.partial(_token_jose, native=True),
+                "python-rsa" if label == "RS256" else "python-ecdsa"))
         for what, title in _TOKEN_WHATS:
-            cases = [
-                Case("jwt3", JWT3, functools.partial(_token_jwt3, ctx, spec,
-                                                     what)),
-                Case("PyJWT", kind, functools.partial(_token_pyjwt, ctx,
-                                                      spec, what)),
-                Case("joserfc", kind, functools.partial(_token_joserfc, ctx,
-                                                        spec, what)),
-            ]
-            if label != "EdDSA":
-                cases.append(Case("python-jose", kind, functools.partial(
-                    _token_jose, ctx, spec, what)))
-            if label in ("RS256", "ES256"):
-                cases.append(Case(
-                    "python-jose (native)", PURE, functools.partial(
-                        _token_jose, ctx, spec, what, native=True),
-                    "python-rsa" if label == "RS256" else "python-ecdsa"))
+            warmup = 1 if what == "fresh" else _KEY_WARMUP
+            cases = [Case(library, case_kind,
+                          functools.partial(function, ctx, spec, what),
+                          variant, warmup=warmup)
+                     for library, case_kind, function, variant in libraries]
             ops.append(Op("%s %s" % (label, title), "token", alg, cases))
     return ops
 
@@ -1177,7 +1236,8 @@ def _kamailio_ops(ctx: Context) -> List[Op]:
             setup = functools.partial(_kamailio_case, ctx, spec,
                                       verify_only)
             ops.append(Op("Kamailio %s %s (%s)" % (label, title, form),
-                          "kamailio", alg, [Case("jwt3", JWT3, setup)]))
+                          "kamailio", alg, [Case("jwt3", JWT3, setup,
+                                                 warmup=_KEY_WARMUP)]))
     return ops
 
 
@@ -1289,11 +1349,17 @@ def run_op(op: Op, ctx: Context, settings: Settings) -> OpOutcome:
 
     plans = []    # type: List[_Plan]
     for case in op.cases:
+        if case.full_only and settings.mode == "quick":
+            notes.append("%s not timed with --quick (too slow)"
+                         % case.library)
+            continue
         try:
             fn = case.setup(notes)
             plan = _Plan(case, fn)
             plan.calibrate(settings, op.slow)
-        except Skip:
+        except Skip as exc:
+            if case.kind == JWT3:
+                return OpOutcome(op, [], notes, str(exc))
             continue
         except Exception as exc:
             error = _describe_error(exc)
@@ -1532,6 +1598,8 @@ def environment(ctx: Context, settings: Settings,
                     "cores": os.cpu_count(), "load_average": load},
         "jwt3": {"path": os.path.abspath(ctx.jwt3.__file__),
                  "revision": revision,
+                 "cache_clearer": ctx.clear_name or None,
+                 "cache_clearer_notes": ctx.clear_remarks,
                  "algorithms": sorted(ctx.supported)},
         "settings": settings._asdict(),
     }
@@ -1566,6 +1634,10 @@ def header_lines(env: Dict[str, Any], ctx: Context) -> List[str]:
     ]
     if missing:
         lines.append("- peers not installed (skipped): %s" % missing)
+    if jwt3_info["cache_clearer"] != "_clear_caches":
+        lines.append("- fresh-key rows clear jwt3's caches with: %s"
+                     % (jwt3_info["cache_clearer"] or "nothing"))
+    lines.extend("- note: %s" % remark for remark in ctx.clear_remarks)
     return lines
 
 
