@@ -21,7 +21,7 @@ environment (the project never depends on them)::
 
 Method: each library's way of doing an operation is set up untimed,
 warmed up (lazy tables get built there), calibrated to a loop of about
-0.2 s (0.03 s with ``--quick``), then timed for several repeats; the
+0.1 s (0.03 s with ``--quick``), then timed for several repeats; the
 repeats of the libraries compared in one row are interleaved, so load
 from elsewhere on the machine hits them alike.  The figure reported is
 the median repeat, in µs per operation.  Garbage collection is off
@@ -95,7 +95,7 @@ class Settings(NamedTuple):
 
 
 QUICK = Settings("quick", 0.03, 3, 0.01, 1.0, 2.0, 5)
-FULL = Settings("full", 0.2, 7, 0.1, 8.0, 40.0, 15)
+FULL = Settings("full", 0.1, 7, 0.05, 8.0, 40.0, 15)
 
 
 def _timed(fn: Callable[[], Any], loops: int) -> float:
@@ -1770,9 +1770,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     env = environment(ctx, settings, os.path.dirname(
         os.path.abspath(jwt3.__file__)))
     outcomes = []
+    interrupted = False
     for op in ops:
         op_started = time.perf_counter()
-        outcome = run_op(op, ctx, settings)
+        try:
+            outcome = run_op(op, ctx, settings)
+        except KeyboardInterrupt:
+            # Report what was measured so far.
+            interrupted = True
+            _progress("interrupted")
+            break
         outcome = outcome._replace(
             seconds=time.perf_counter() - op_started)
         outcomes.append(outcome)
@@ -1793,6 +1800,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (AttributeError, OSError):
         pass
     env["elapsed_seconds"] = elapsed
+    env["interrupted"] = interrupted
 
     targets = target_rows(outcomes)
     out = header_lines(env, ctx)
@@ -1808,7 +1816,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         out += ["", "Notes:", ""] + ["- " + note for note in notes]
     if args.details:
         out += ["", "All measurements:", ""] + details_table(outcomes)
-    out += ["", "Run time: %.0f s." % elapsed]
+    out += ["", "Run time: %.0f s%s." % (
+        elapsed, " (interrupted: not every operation ran)"
+        if interrupted else "")]
     print("\n".join(out))
 
     if args.json:
