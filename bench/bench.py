@@ -5,7 +5,8 @@ Every operation jwt3 supports is timed in one run: sign and verify for
 each algorithm (verification with a key parsed fresh from its JWK for
 each token, and with one Key object reused for many tokens), key
 generation, whole tokens (encode + decode, decode only), the Kamailio
-module layer, and ``import jwt3`` in a subprocess.  When the peers are
+module layer, and in fresh subprocesses the first use of each curve
+(load, sign, verify: lazy tables included) and ``import jwt3``.  When the peers are
 importable the same operations are timed with them in the same run,
 and jwt3's time is printed as a ratio of the fastest pure-Python peer's
 and of OpenSSL's (through the ``cryptography`` package, or a JWT
@@ -421,6 +422,30 @@ def _load_keys() -> Dict[str, Dict[str, str]]:
         return json.load(f)["keys"]
 
 
+# ---- Verification helpers ----
+
+
+def _expect_true(fn: Callable[..., Any], *args: Any) -> Callable[[], None]:
+    """A call of ``fn(*args)`` that fails unless it returns true."""
+    def run() -> None:
+        if not fn(*args):
+            raise AssertionError("verify returned False")
+    return run
+
+
+def _jwt3_fresh(ctx: Context, alg: str, jwk: Dict[str, str], data: bytes,
+                signature: bytes) -> Callable[[], None]:
+    """jwt3 verifying with a key parsed from ``jwk`` for this token
+    alone: the per-key caches are emptied first."""
+    Key, clear = ctx.jwt3.Key, ctx.clear or (lambda: None)
+
+    def fresh() -> None:
+        clear()
+        if not Key.from_jwk(jwk).verify(alg, data, signature):
+            raise AssertionError("jwt3 verify returned False")
+    return fresh
+
+
 # ---- HMAC: HS256, HS384, HS512 ----
 
 
@@ -434,13 +459,7 @@ def _hs_jwt3(ctx: Context, alg: str, what: str,
     signature = key.sign(alg, data)
     if what == "reused":
         return _expect_true(key.verify, alg, data, signature)
-    Key, clear = ctx.jwt3.Key, ctx.clear or (lambda: None)
-
-    def fresh() -> None:
-        clear()
-        if not Key.from_jwk(jwk).verify(alg, data, signature):
-            raise AssertionError("jwt3 verify returned False")
-    return fresh
+    return _jwt3_fresh(ctx, alg, jwk, data, signature)
 
 
 def _hs_pyjwt(ctx: Context, alg: str, what: str,
@@ -468,9 +487,11 @@ def _hs_pyjwt(ctx: Context, alg: str, what: str,
 def _hs_jose(ctx: Context, alg: str, what: str,
              notes: List[str]) -> Callable[[], Any]:
     ctx.peer("python-jose")
-    from jose import jwk as jose_jwk
+    # Its pure backend (hmac); by default it takes cryptography's HMAC
+    # when that is installed.
+    from jose.backends.native import HMACKey
     jwk = ctx.keys["oct-" + alg]
-    key = jose_jwk.construct(jwk, alg)
+    key = HMACKey(jwk, alg)
     data = ctx.data
     if what == "sign":
         return functools.partial(key.sign, data)
@@ -479,7 +500,7 @@ def _hs_jose(ctx: Context, alg: str, what: str,
         return _expect_true(key.verify, data, signature)
 
     def fresh() -> None:
-        if not jose_jwk.construct(jwk, alg).verify(data, signature):
+        if not HMACKey(jwk, alg).verify(data, signature):
             raise AssertionError("verify returned False")
     return fresh
 
@@ -515,13 +536,6 @@ def _hs_cryptography(ctx: Context, alg: str, what: str,
         h.update(data)
         h.verify(signature)
     return fresh
-
-
-def _expect_true(fn: Callable[..., Any], *args: Any) -> Callable[[], None]:
-    def run() -> None:
-        if not fn(*args):
-            raise AssertionError("verify returned False")
-    return run
 
 
 def _hs_ops(ctx: Context) -> List[Op]:
@@ -590,17 +604,6 @@ def _rsa_jwt3(ctx: Context, label: str, what: str,
                     functools.partial(key.sign, alg, data))
     return _jwt3_fresh(ctx, alg, _public_jwk(ctx.keys[name]), data,
                        signature)
-
-
-def _jwt3_fresh(ctx: Context, alg: str, jwk: Dict[str, str], data: bytes,
-                signature: bytes) -> Callable[[], None]:
-    Key, clear = ctx.jwt3.Key, ctx.clear or (lambda: None)
-
-    def fresh() -> None:
-        clear()
-        if not Key.from_jwk(jwk).verify(alg, data, signature):
-            raise AssertionError("jwt3 verify returned False")
-    return fresh
 
 
 def _rsa_python_rsa(ctx: Context, label: str, what: str,
@@ -1241,6 +1244,57 @@ def _kamailio_ops(ctx: Context) -> List[Op]:
     return ops
 
 
+# ---- Cold start: the first use in a new process ----
+#
+# jwt3 builds its fixed-base tables lazily, so that importing it stays
+# cheap; the first key to sign or verify on a curve pays for them.  In
+# Kamailio every forked worker pays once.  Timed in a fresh subprocess:
+# load the key from its JWK, sign once, verify once.
+
+_COLD_CODE = """\
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import jwt3
+jwk, alg = json.loads(sys.argv[2]), sys.argv[3]
+public_jwk = json.loads(sys.argv[4])
+data = sys.argv[5].encode()
+start = time.perf_counter()
+key = jwt3.Key.from_jwk(jwk)
+signature = key.sign(alg, data)
+assert jwt3.Key.from_jwk(public_jwk).verify(alg, data, signature)
+sys.stdout.write(repr(time.perf_counter() - start))
+"""
+
+# (row label, jwt3 algorithm, fixed key name)
+_COLD = (("RS256", "RS256", "RSA-2048"), ("ES256", "ES256", "P-256"),
+         ("ES384", "ES384", "P-384"), ("ES512", "ES512", "P-521"),
+         ("ES256K", "ES256K", "secp256k1"), ("Ed25519", "EdDSA", "Ed25519"),
+         ("Ed448", "EdDSA", "Ed448"))
+
+
+def _cold_ops(ctx: Context) -> List[Op]:
+    def custom(alg: str, key_name: str) -> Callable[..., List[Result]]:
+        def run(settings: Settings, notes: List[str]) -> List[Result]:
+            directory = os.path.dirname(os.path.abspath(ctx.jwt3.__file__))
+            command = [sys.executable, "-E", "-s", "-B", "-c", _COLD_CODE,
+                       directory, json.dumps(ctx.keys[key_name]), alg,
+                       json.dumps(_public_jwk(ctx.keys[key_name])),
+                       ctx.data.decode("ascii")]
+            samples = [float(_run_child(command, HERE)) * 1e6
+                       for _ in range(settings.repeats)]
+            return [Result("jwt3", JWT3, "new process",
+                           statistics.median(samples), samples, 1)]
+        return run
+
+    ops = []
+    for label, alg, key_name in _COLD:
+        if alg == "EdDSA":
+            alg = _eddsa_alg(ctx, label) or alg
+        ops.append(Op("%s first load+sign+verify (new process)" % label,
+                      "cold start", alg, [], custom=custom(alg, key_name)))
+    return ops
+
+
 # ---- import jwt3 ----
 
 
@@ -1309,7 +1363,7 @@ def _import_ops(ctx: Context) -> List[Op]:
 def all_ops(ctx: Context) -> List[Op]:
     return (_hs_ops(ctx) + _rsa_ops(ctx) + _ec_ops(ctx) + _ed_ops(ctx)
             + _keygen_ops(ctx) + _token_ops(ctx) + _kamailio_ops(ctx)
-            + _import_ops(ctx))
+            + _cold_ops(ctx) + _import_ops(ctx))
 
 
 class OpOutcome(NamedTuple):
