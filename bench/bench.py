@@ -6,11 +6,12 @@ each algorithm (verification with a key parsed fresh from its JWK for
 each token, and with one Key object reused for many tokens), key
 generation, whole tokens (encode + decode, decode only), the Kamailio
 module layer, and in fresh subprocesses the first use of each curve
-(load, sign, verify: lazy tables included) and ``import jwt3``.  When the peers are
-importable the same operations are timed with them in the same run,
-and jwt3's time is printed as a ratio of the fastest pure-Python peer's
-and of OpenSSL's (through the ``cryptography`` package, or a JWT
-library built on it).  A ratio below 1 means jwt3 is faster.
+(load, sign, verify: lazy tables included) and ``import jwt3``.  When
+the peers are importable the same operations are timed with them in
+the same run, and jwt3's time is printed as a ratio of the fastest
+pure-Python peer's and of OpenSSL's (through the ``cryptography``
+package, or a JWT library built on it).  A ratio below 1 means jwt3 is
+faster.
 
 jwt3's own figures need only the standard library.  The peers are
 listed in bench/requirements.txt; install them in a throwaway virtual
@@ -116,7 +117,7 @@ def _timed(fn: Callable[[], Any], loops: int) -> float:
 class _Plan:
     """One library's measurement of one operation, while it runs."""
 
-    def __init__(self, case: "Case", fn: Callable[[], Any]):
+    def __init__(self, case: "Case", fn: Callable[[], Any]) -> None:
         self.case = case
         self.fn = fn
         self.loops = 1
@@ -273,7 +274,7 @@ def _public_jwk(jwk: Dict[str, str]) -> Dict[str, str]:
 class Context:
     """What the cases share: jwt3, the peers, keys and test data."""
 
-    def __init__(self, jwt3: Any, keys: Dict[str, Dict[str, str]]):
+    def __init__(self, jwt3: Any, keys: Dict[str, Dict[str, str]]) -> None:
         self.jwt3 = jwt3
         self.supported = set(jwt3.supported_algorithms())
         self.keys = keys
