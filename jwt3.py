@@ -1818,7 +1818,7 @@ class JWKSClient:
     @property
     def last_error(self) -> Optional[JWKSError]:
         """The error of the last fetch if it failed, else None."""
-        return self._current.error
+        return self._state().error
 
     def keys(self) -> KeySet:
         """The cached set; fetched first if missing or expired.
@@ -1864,6 +1864,8 @@ class JWKSClient:
         if kid is not None and not isinstance(kid, str):
             raise TypeError("kid must be str, got %s"
                             % type(kid).__name__)
+        if operation not in ("sign", "verify"):
+            raise ValueError('operation must be "sign" or "verify"')
         keyset = self.keys()
         if kid is not None and keyset.find(kid) is None:
             keyset, why = self._after_miss(keyset, kid)
@@ -1907,8 +1909,11 @@ class JWKSClient:
                 return current, "re-fetch limit of %d per %gs reached" % (
                     self.max_misses, self.miss_window)
             state.misses += 1
-        return self._fetch(state, stale_ok=True), "not found after a" \
-            " re-fetch"
+        keyset = self._fetch(state, stale_ok=True)
+        failure = state.error      # for the message only: a racy read
+        if failure is not None:
+            return keyset, "the re-fetch failed: %s" % failure
+        return keyset, "not found after a re-fetch"
 
     def _fetch(self, state: _JWKSState, stale_ok: bool) -> KeySet:
         """Fetch the set, or wait for the fetch already in flight, and

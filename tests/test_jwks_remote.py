@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import jwt3
 
@@ -715,7 +717,8 @@ def test_failed_refetch_then_normal_requests(server: JWKSServer,
     client = client_for(server, clock, cache_ttl=1000, retry_delay=30)
     client.keys()
     server.serve(b"", status=500)
-    with pytest.raises(jwt3.InvalidKeyError, match="after a re-fetch"):
+    with pytest.raises(jwt3.InvalidKeyError,
+                       match=r"re-fetch failed: JWK Set .* status 500"):
         client.select("HS256", "k2")
     assert server.total() == 2
     assert "HTTP status 500" in str(client.last_error)
@@ -752,6 +755,8 @@ def test_select_arguments(server: JWKSServer, clock: Clock) -> None:
         client.select("HS256", 5)       # type: ignore[arg-type]
     with pytest.raises(jwt3.AlgorithmNotAllowedError):
         client.select("none")
+    with pytest.raises(ValueError):
+        client.select("HS256", operation="decrypt")
     assert server.total() == 0
 
 
@@ -1059,3 +1064,48 @@ def test_module_generate_with_url(server: JWKSServer, clock: Clock) -> None:
     assert module.jwt3_generate(server.url(), "HS256", "sub='bob'",
                                 "kid=k9") == -1
     assert "no key with kid 'k9'" in module.pv("error")
+
+
+# -- mangled input never escapes as anything but JWKSError
+
+
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet=st.sampled_from(
+    list(" ,=\"'-;\t") + list("max-age=no-store0123456789Ma\xb2")),
+    max_size=40))
+@example("max-age=00000000000000000000000000000120")
+def test_max_age_parser_never_fails(value: str) -> None:
+    headers = email.message.Message()
+    headers["Cache-Control"] = value
+    ttl = jwt3._jwks_max_age(headers)
+    assert ttl is None or 1 <= ttl <= WEEK
+
+
+@given(st.text(max_size=60) | st.builds(
+    lambda scheme, rest: scheme + rest,
+    st.sampled_from(["http://", "HTTPS://", "https://[", "http://:"]),
+    st.text(max_size=40)))
+def test_client_url_never_fails_otherwise(url: str) -> None:
+    try:
+        client = jwt3.JWKSClient(url)
+    except jwt3.JWKSError:
+        return
+    assert client.url.startswith(("http://", "https://"))
+
+
+@given(st.binary(max_size=200) | st.builds(
+    lambda keys: json.dumps({"keys": keys}).encode(),
+    st.lists(st.dictionaries(st.sampled_from(
+        ["kty", "k", "kid", "alg", "use", "key_ops"]),
+        st.sampled_from(["oct", "XYZ", "", "HS256", "enc", "sig",
+                         "MTExMTExMTExMTExMTExMTExMTExMTExMTExMTEx"])
+        | st.lists(st.sampled_from(["verify", "sign"]))), max_size=3)))
+def test_body_parser_never_fails_otherwise(body: bytes) -> None:
+    try:
+        keyset = jwt3._jwks_keyset(body, "JWK Set test")
+    except jwt3.JWKSError:
+        return
+    assert any(key.usable(alg) for key in keyset
+               for alg in jwt3.supported_algorithms())

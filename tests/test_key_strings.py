@@ -18,6 +18,8 @@ import os
 from typing import Any, Dict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import jwt3
 
@@ -340,6 +342,20 @@ def test_generate_with_key_strings(module: jwt3.Module, tmp_path: Any
 
 ASYMMETRIC = [alg for alg in jwt3.supported_algorithms()
               if not alg.startswith("HS")]
+_GENERATED = {}    # type: Dict[str, jwt3.Key]
+
+
+def generate(alg: str) -> jwt3.Key:
+    if alg not in _GENERATED:
+        _GENERATED[alg] = jwt3.generate_key(alg)
+    return _GENERATED[alg]
+
+
+def der_of(key: jwt3.Key) -> bytes:
+    import base64
+
+    body = "".join(key.public().to_pem().splitlines()[1:-1])
+    return base64.b64decode(body)
 
 
 @pytest.mark.parametrize("alg", ASYMMETRIC or [
@@ -364,17 +380,19 @@ def test_every_form_of_a_real_key(module: jwt3.Module, tmp_path: Any,
     assert module.jwt3_generate(forms["priv-file"], alg, "sub='a'") == 1
 
 
-_GENERATED = {}    # type: Dict[str, jwt3.Key]
+# -- any key string: a clean failure, never an internal error
 
 
-def generate(alg: str) -> jwt3.Key:
-    if alg not in _GENERATED:
-        _GENERATED[alg] = jwt3.generate_key(alg)
-    return _GENERATED[alg]
-
-
-def der_of(key: jwt3.Key) -> bytes:
-    import base64
-
-    body = "".join(key.public().to_pem().splitlines()[1:-1])
-    return base64.b64decode(body)
+@settings(max_examples=150)
+@given(st.text(max_size=60) | st.builds(
+    lambda head, body: head + body,
+    st.sampled_from(["{", " {", "-----BEGIN PUBLIC KEY-----\n", "/tmp/x.",
+                     "k.json", "k.JSON", "-----BEGIN "]),
+    st.text(max_size=60)))
+def test_any_key_string(text: str) -> None:
+    if jwt3._key_string_rule(text) == "URL":
+        return                     # no network from a fuzzer
+    module = jwt3.Module(leeway_sec=0, clock=lambda: CLOCK)
+    result = module.jwt3_verify_key(text, "HS256", "", token())
+    assert result == 1 or module.pv("status") in (
+        jwt3.STATUS_KEY, jwt3.STATUS_ARGUMENTS), module.pv("error")
