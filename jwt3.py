@@ -1811,6 +1811,7 @@ class JWKSClient:
         self._clock = clock
         self._label = _jwks_label(self.url)
         self._current = _JWKSState()
+        self._reported = None   # the failure the Kamailio layer logged
 
     def __repr__(self) -> str:
         return "<jwt3.JWKSClient %s>" % self._label[len("JWK Set "):]
@@ -2454,9 +2455,11 @@ def _param_values(text: str, what: str,
 # 1 or -1 and never raise; each failure sets $jwt3(status) (for verify)
 # and the reason, and is logged once to the "jwt3" logger, as LM_ERR.
 #
-# Key strings are routed exactly as the C module's jwt_load_keys(), with
-# one addition (DESIGN §5): text starting with "-----BEGIN" is PEM text
-# even when it contains a '.'.
+# Key strings are routed in the order of the C module's jwt_load_keys()
+# (DESIGN §5), with additions that only rescue strings C fails on: text
+# starting with "-----BEGIN" is PEM text even when it contains a '.',
+# and leading whitespace, "HTTPS://" and ".JSON" are understood (see
+# _key_string_rule).  Errors name the rule taken and why it failed.
 
 _log = logging.getLogger("jwt3")
 
@@ -2607,6 +2610,15 @@ def _key_string_keyset(text: str, rule: str) -> KeySet:
         raise type(exc)("key string (%s): %s" % (origin, exc)) from None
     keyset.origin = origin
     return keyset
+
+
+def _report_stale(client: "JWKSClient") -> None:
+    """Log once per failed fetch that a remote set's keys are stale (C
+    fails instead; the failure must not go unnoticed)."""
+    error = client.last_error
+    if error is not None and client._reported is not error:
+        client._reported = error
+        _log.warning("%s; verifying with the keys fetched before", error)
 
 
 def _check_expected(claims: Dict[str, Any], expected: List[Param]) -> None:
@@ -2822,7 +2834,9 @@ class Module:
         # the first key and still writes the kid it did not find).
         try:
             if isinstance(keys, JWKSClient):
-                return keys.select(alg, kid, operation=operation)
+                key = keys.select(alg, kid, operation=operation)
+                _report_stale(keys)
+                return key
             return keys.select(alg, kid, operation=operation,
                                strict_kid=operation == "sign")
         except (InvalidKeyError, JWKSError) as exc:

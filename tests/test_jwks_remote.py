@@ -987,13 +987,24 @@ def test_module_status_when_endpoint_down(server: JWKSServer, clock: Clock
 
 
 def test_module_stale_keys_when_endpoint_down(server: JWKSServer,
-                                              clock: Clock) -> None:
+                                              clock: Clock,
+                                              caplog: Any) -> None:
     module = jwt3.Module(leeway_sec=0, jwks_cache_ttl=10, clock=clock)
     url = server.url()
     assert module.jwt3_verify_key(url, "HS256", "", token("k1")) == 1
     server.stop()
     clock.advance(3600)
+    caplog.set_level("WARNING", logger="jwt3")
+    for _ in range(3):
+        assert module.jwt3_verify_key(url, "HS256", "", token("k1")) == 1
+    # the failed fetch is logged once, not once per token
+    warnings = [r for r in caplog.records if r.name == "jwt3"]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+    assert "fetch failed" in warnings[0].getMessage()
+    assert "keys fetched before" in warnings[0].getMessage()
+    clock.advance(30)       # the next attempt fails again: logged again
     assert module.jwt3_verify_key(url, "HS256", "", token("k1")) == 1
+    assert len([r for r in caplog.records if r.name == "jwt3"]) == 2
 
 
 @pytest.mark.parametrize("spelling", ["HTTP://127.0.0.1:%d/jwks.json",
