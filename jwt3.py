@@ -2455,11 +2455,10 @@ def _param_values(text: str, what: str,
 # 1 or -1 and never raise; each failure sets $jwt3(status) (for verify)
 # and the reason, and is logged once to the "jwt3" logger, as LM_ERR.
 #
-# Key strings are routed in the order of the C module's jwt_load_keys()
-# (DESIGN §5), with additions that only rescue strings C fails on: text
-# starting with "-----BEGIN" is PEM text even when it contains a '.',
-# and leading whitespace, "HTTPS://" and ".JSON" are understood (see
-# _key_string_rule).  Errors name the rule taken and why it failed.
+# Key strings are routed exactly as the C module's jwt_load_keys(), with
+# one addition (DESIGN §5): text starting with "-----BEGIN" is PEM text
+# even when it contains a '.'.  Errors name the rule taken and why it
+# failed, and point out the C module's traps (_key_string_hint).
 
 _log = logging.getLogger("jwt3")
 
@@ -2527,24 +2526,38 @@ def _key_string_rule(text: str) -> str:
     (a jwt3 addition) or without any '.' is PEM text; a path ending in
     ".json" is a JWK Set file; anything else is a PEM or DER file.
 
-    Deviations, each turning a C failure into the evident intent:
-    leading SP/HT/CR/LF is ignored when looking for the URL scheme, '{'
-    and "-----BEGIN" (C takes " {...}" as PEM text or a file path); the
-    scheme is matched case-insensitively (RFC 3986 §3.1; C takes
-    "HTTPS://..." as a file path); so is ".json" (C reads "keys.JSON"
-    as PEM).  Choice: a path without any '.' stays PEM text, as in C
-    (configurations rely on the order), with an error that says so.
+    Choice: the tests are case-sensitive and look at the whole string,
+    as in C, so the C module's traps are kept (a configuration means
+    the same in both): "HTTPS://..." is a file path, " {...}" is PEM
+    text or a file path, "keys.JSON" is a PEM file and a path without
+    any '.' is PEM text.  Their errors say so (_key_string_hint).
     """
-    head = text.lstrip(" \t\r\n")
-    if head[:8].lower().startswith(("https://", "http://")):
+    if text.startswith(("https://", "http://")):
         return "URL"
-    if head.startswith("{"):
+    if text.startswith("{"):
         return "inline JWK"
-    if head.startswith("-----BEGIN") or "." not in text:
+    if text.startswith("-----BEGIN") or "." not in text:
         return "PEM text"
-    if text[-5:].lower() == ".json":
+    if text.endswith(".json"):
         return "JWK Set file"
     return "PEM file"
+
+
+def _key_string_hint(text: str, rule: str) -> str:
+    """A note for a failed key string that fell into one of the C
+    module's traps (see _key_string_rule), or ""."""
+    head = text.lstrip(" \t\r\n")
+    if head[:8].lower().startswith(("https://", "http://")):
+        return (" (a URL is fetched only when the key string starts"
+                " with \"http://\" or \"https://\" exactly, as in"
+                " Kamailio)")
+    if rule != "inline JWK" and head.startswith("{"):
+        return (" (inline JSON must start with '{', with nothing before"
+                " it, as in Kamailio)")
+    if rule == "PEM text" and not head.startswith("-----BEGIN"):
+        return (" (a key string without any '.' is taken as PEM text,"
+                " as in Kamailio: a file path needs a '.' in it)")
+    return ""
 
 
 def _read_key_file(path: str) -> bytes:
@@ -2579,10 +2592,7 @@ def _load_key_string(text: str, rule: str) -> KeySet:
         return _KeyStringSet.from_jwks(text)
     if rule == "PEM text":
         if "-----BEGIN" not in text:
-            raise KeyFormatError(
-                "not PEM (no -----BEGIN line); as in Kamailio, a key"
-                " string without any '.' is taken as PEM text, so a file"
-                " path needs a '.' in it (key.pem)")
+            raise KeyFormatError("not PEM (no -----BEGIN line)")
         return _KeyStringSet(_pem_keys(text, "legacy-raw"))
 
     data = _read_key_file(text)
@@ -2591,8 +2601,9 @@ def _load_key_string(text: str, rule: str) -> KeySet:
     if b"-----BEGIN" in data:
         return _KeyStringSet(_pem_keys(data, "legacy-file"))
     if data.lstrip()[:1] == b"{":
-        raise KeyFormatError("the file holds JSON, but only a name"
-                             " ending in \".json\" is read as a JWK Set")
+        raise KeyFormatError("not a PEM or DER key (it holds JSON: only a"
+                             " name ending in \".json\", lower case, is"
+                             " read as a JWK Set, as in Kamailio)")
     if data[:1] != b"\x30":
         raise KeyFormatError("not a PEM or DER key")
     return _KeyStringSet([Key.from_der(data, kid="legacy-file")])
@@ -2607,7 +2618,8 @@ def _key_string_keyset(text: str, rule: str) -> KeySet:
     try:
         keyset = _load_key_string(text, rule)
     except (KeyFormatError, InvalidKeyError) as exc:
-        raise type(exc)("key string (%s): %s" % (origin, exc)) from None
+        raise type(exc)("key string (%s): %s%s" % (
+            origin, exc, _key_string_hint(text, rule))) from None
     keyset.origin = origin
     return keyset
 
@@ -2808,7 +2820,6 @@ class Module:
         is 0 (no window: every kid miss may re-fetch).  At most
         _KEY_CACHE_SIZE URLs are kept (C keeps every URL ever seen).
         """
-        url = url.strip(" \t\r\n")
         client = self._jwks_clients.pop(url, None)
         if client is None:
             try:

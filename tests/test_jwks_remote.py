@@ -1008,13 +1008,19 @@ def test_module_stale_keys_when_endpoint_down(server: JWKSServer,
 
 
 @pytest.mark.parametrize("spelling", ["HTTP://127.0.0.1:%d/jwks.json",
-                                      " \n http://127.0.0.1:%d/jwks.json"])
+                                      " http://127.0.0.1:%d/jwks.json"])
 def test_module_url_spellings(server: JWKSServer, clock: Clock,
                               spelling: str) -> None:
-    # Deviation (pinned): the C module takes these as file paths.
+    # The C module's trap, kept: not a URL but a file path; the error
+    # says why, and nothing is fetched.
     module = jwt3.Module(leeway_sec=0, clock=clock)
     assert module.jwt3_verify_key(spelling % server.port, "HS256", "",
-                                  token("k1")) == 1
+                                  token("k1")) == -1
+    assert module.pv("status") == jwt3.STATUS_KEY
+    assert module.pv("error").endswith(
+        "no such file (a URL is fetched only when the key string starts"
+        " with \"http://\" or \"https://\" exactly, as in Kamailio)")
+    assert server.total() == 0
 
 
 def test_module_bad_url(clock: Clock) -> None:

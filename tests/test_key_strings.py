@@ -79,24 +79,26 @@ def failure(module: jwt3.Module, key: str, jwt: str = "") -> str:
 @pytest.mark.parametrize("text, rule", [
     ("https://example.com/jwks.json", "URL"),
     ("http://example.com", "URL"),
-    ("HTTPS://example.com/jwks.json", "URL"),          # Deviation
-    (" \t\r\nhttp://example.com/jwks.json", "URL"),    # Deviation
     ('{"kty":"oct"}', "inline JWK"),
     ('{"keys":[{"kid":"a.b"}]}', "inline JWK"),
-    ('\n  {"kty":"oct"}', "inline JWK"),               # Deviation
-    ("-----BEGIN PUBLIC KEY-----\nAA.BB\n", "PEM text"),
-    ("\n-----BEGIN PUBLIC KEY-----\nAA.BB\n", "PEM text"),
+    ("-----BEGIN PUBLIC KEY-----\nAA.BB\n", "PEM text"),     # addition
     ("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", "PEM text"),
-    ("/etc/kamailio/pubkey", "PEM text"),              # C's trap, kept
     ("/etc/kamailio/keys.json", "JWK Set file"),
-    ("keys.JSON", "JWK Set file"),                     # Deviation
-    ("/etc/k.d/key", "PEM file"),
     ("/etc/kamailio/key.pem", "PEM file"),
+    ("/etc/k.d/key", "PEM file"),           # the directory's '.' counts
     ("keys.jwks", "PEM file"),
     ("keys.json.bak", "PEM file"),
     ("ftp://example.com/key.pem", "PEM file"),
     ("file:///etc/kamailio/key.pem", "PEM file"),
-    (" {not at the start.pem", "inline JWK"),
+    # The C module's traps, kept (Choice in _key_string_rule):
+    ("HTTPS://example.com/jwks.json", "JWK Set file"),
+    ("HTTP://example.com/keys", "PEM file"),
+    (" https://example.com/jwks.json", "JWK Set file"),
+    ('\n  {"kty":"oct"}', "PEM text"),
+    (' {"kid":"a.b"}', "PEM file"),
+    ("\n-----BEGIN PUBLIC KEY-----\nAA.BB\n", "PEM file"),
+    ("/etc/kamailio/pubkey", "PEM text"),
+    ("keys.JSON", "PEM file"),
 ])
 def test_rule(text: str, rule: str) -> None:
     assert jwt3._key_string_rule(text) == rule
@@ -112,8 +114,17 @@ def test_inline_jwk(module: jwt3.Module) -> None:
 
 
 def test_inline_jwk_after_whitespace(module: jwt3.Module) -> None:
-    # Deviation (pinned): C takes " {...}" as PEM text or a file path.
-    assert verify(module, "\r\n\t " + json.dumps(oct_jwk())) == 1
+    # The C module's trap, kept: " {...}" is PEM text (no '.') or a
+    # file path (with one); the error says why.
+    error = failure(module, "\r\n\t " + json.dumps(oct_jwk()))
+    assert error == ("key string (PEM text): not PEM (no -----BEGIN"
+                     " line) (inline JSON must start with '{', with"
+                     " nothing before it, as in Kamailio)"), error
+    error = failure(module, " " + json.dumps(oct_jwk(kid="a.b")))
+    assert error.startswith("key string (PEM file ' {"), error
+    assert error.endswith("no such file (inline JSON must start with"
+                          " '{', with nothing before it, as in"
+                          " Kamailio)"), error
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -161,9 +172,9 @@ def test_pem_text(module: jwt3.Module, fake_spki: None) -> None:
     assert verify(module, pem) == 1
     # The kid of a PEM key string is "legacy-raw", as in C.
     assert verify(module, pem, token("legacy-raw")) == 1
-    # Deviation (pinned): PEM text with a '.' in it (here in comment
-    # text around the block) still counts as PEM text.
-    assert verify(module, "\n" + pem + "made by openssl 3.0.\n") == 1
+    # The addition to the C rules (pinned): PEM text with a '.' in it
+    # (here in comment text after the block) is still PEM text.
+    assert verify(module, pem + "made by openssl 3.0.\n") == 1
 
 
 def test_pem_text_fails(module: jwt3.Module) -> None:
@@ -188,9 +199,10 @@ def test_path_without_dot_is_pem_text(module: jwt3.Module, tmp_path: Any,
         pytest.skip("the temporary directory has a '.' in its path")
     path.write_text(fake_pem())
     error = failure(module, str(path))
-    assert error.startswith("key string (PEM text): not PEM"), error
-    assert "a file path needs a '.'" in error
-    assert str(path) not in error
+    assert error == ("key string (PEM text): not PEM (no -----BEGIN"
+                     " line) (a key string without any '.' is taken as"
+                     " PEM text, as in Kamailio: a file path needs a '.'"
+                     " in it)"), error
 
 
 # -- JWK Set files
@@ -206,10 +218,14 @@ def write(path: Any, data: Any) -> str:
 def test_jwk_set_file(module: jwt3.Module, tmp_path: Any) -> None:
     doc = json.dumps({"keys": [oct_jwk(kid="a")]})
     assert verify(module, write(tmp_path / "keys.json", doc)) == 1
-    # Deviation (pinned): C reads "keys.JSON" as a PEM file and fails.
-    assert verify(module, write(tmp_path / "KEYS.JSON", doc)) == 1
     assert verify(module, write(tmp_path / "bare.json",
                                 json.dumps(oct_jwk()))) == 1
+    # The C module's trap, kept: "keys.JSON" is a PEM file.
+    path = write(tmp_path / "keys.JSON", doc)
+    assert failure(module, path) == (
+        "key string (PEM file %r): not a PEM or DER key (it holds JSON:"
+        " only a name ending in \".json\", lower case, is read as a JWK"
+        " Set, as in Kamailio)" % path)
 
 
 def test_jwk_set_file_fails(module: jwt3.Module, tmp_path: Any) -> None:
@@ -294,7 +310,7 @@ def test_pem_file_fails(module: jwt3.Module, tmp_path: Any) -> None:
     assert error_of("text.pem", "hello") == "not a PEM or DER key"
     # JSON in a file whose name does not end in ".json" (C: PEM, fails)
     assert error_of("keys.jwks", json.dumps(oct_jwk())).startswith(
-        "the file holds JSON, but only a name ending in \".json\"")
+        "not a PEM or DER key (it holds JSON: only a name ending in")
     assert "DER" in error_of("junk.der", b"\x30\x03\x02\x01")
     assert error_of("other.pem", fake_pem(oid="1.2.3.5")) \
         == "public key algorithm 1.2.3.5 is not supported"
