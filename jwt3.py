@@ -55,7 +55,8 @@ Sections of this file, in order (each leans only on those before it):
   11b. edwards448 arithmetic (RFC 8032 §5.2)
   11c. EdDSA and OKP keys: Ed25519, Ed448 (RFC 8032, RFC 8037)
    12. Key generation
-   13. Remote JWK Sets
+   13a. Remote JWK Sets: fetching over http(s)
+   13b. Remote JWK Sets: the cached client
    14. JWS compact serialization and JWT claims (RFC 7515, RFC 7519)
    15. Kamailio claims strings (parse_params)
    16. Kamailio key strings and the jwt3 module layer
@@ -90,7 +91,7 @@ __all__ = [
     "encode", "decode", "decode_complete", "decode_unverified", "Decoded",
     # Keys
     "Key", "KeySet", "load_key", "load_keys", "generate_key",
-    "algorithms",
+    "algorithms", "JWKSClient",
     # Errors
     "JWTError", "MalformedError", "KeyFormatError", "InvalidKeyError",
     "AlgorithmNotAllowedError", "InvalidSignatureError", "ClaimError",
@@ -1300,9 +1301,19 @@ class KeySet:
                 return key
             problems.append(problem)
         if kid is not None and not candidates:
-            raise InvalidKeyError("no key with kid %r" % kid[:64])
-        raise InvalidKeyError("no key can %s with %s%s" % (
-            operation, alg, (": " + problems[0]) if problems else ""))
+            raise InvalidKeyError("no key with kid %r%s"
+                                  % (kid[:64], self._skipped_note()))
+        raise InvalidKeyError("no key can %s with %s%s%s" % (
+            operation, alg, (": " + problems[0]) if problems else "",
+            self._skipped_note()))
+
+    def _skipped_note(self) -> str:
+        """The entries left out at load, for a "no usable key" error
+        (the key wanted may be among them)."""
+        if not self.skipped:
+            return ""
+        return " (JWK Set entries skipped: %s)" % "; ".join(
+            "[%d] %s" % skip for skip in self.skipped[:4])
 
 
 def _pem_keys(text: Union[str, bytes], kid: Optional[str]) -> List[Key]:
@@ -4388,7 +4399,496 @@ def generate_key(alg: str, *, bits: Optional[int] = None,
     return Key(key._material, kid=kid, alg=alg)
 
 
-# ---- 13. Remote JWK Sets ----
+# ---- 13a. Remote JWK Sets: fetching over http(s) ----
+#
+# The only network access in jwt3 (DESIGN §7): a GET of an http(s) URL
+# the caller gave.  urllib with the default TLS context (certificate
+# and host name verified, whatever PYTHONHTTPSVERIFY says), proxies from
+# the environment, a timeout, a cap on the body, and redirects followed
+# here rather than by urllib, so that their number and their scheme are
+# bounded the same way on every Python version.  urllib is imported on
+# first use: it costs more to import than the rest of jwt3.
+
+_JWKS_MAX_TTL = 7 * 24 * 3600
+_JWKS_REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
+_JWKS_URL_BAD_RE = re.compile(r"[\x00-\x20\x7f]")
+_DELTA_SECONDS_RE = re.compile(r"[0-9]+\Z")
+_JWKS_READ_CHUNK = 1 << 16
+
+
+def _jwks_label(url: str) -> str:
+    """How errors name the set at ``url``: without the query string (it
+    may carry an API key), and not too long."""
+    return "JWK Set " + url.partition("?")[0].partition("#")[0][:200]
+
+
+def _jwks_url(url: str, what: str) -> str:
+    """``url`` checked: an absolute http(s) URL with a host and without
+    credentials or whitespace; the scheme lower-cased, no fragment.
+
+    Choice: the scheme is matched case-insensitively (RFC 3986 §3.1);
+    anything but http and https is refused, so a key string or a
+    redirect can never read a local file (file://) or use ftp.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    if _JWKS_URL_BAD_RE.search(url):
+        raise JWKSError("%s: whitespace or control character in the URL"
+                        % what)
+    try:
+        parts = urlsplit(url)
+        parts.port   # raises ValueError for a bad port
+    except ValueError:
+        raise JWKSError("%s: not a valid URL" % what) from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise JWKSError("%s: only http and https URLs are fetched, not"
+                        " %s" % (what, repr(scheme[:16]) if scheme
+                                 else "a URL without a scheme"))
+    if not parts.hostname:
+        raise JWKSError("%s: the URL has no host" % what)
+    if "@" in parts.netloc:
+        raise JWKSError("%s: credentials in the URL are not supported"
+                        % what)
+    return urlunsplit((scheme, parts.netloc, parts.path or "/",
+                       parts.query, ""))
+
+
+def _jwks_redirect(url: str, location: Optional[str]) -> str:
+    """The target of a redirect from ``url`` (RFC 9110 §15.4), checked.
+
+    Choice: http -> https is followed; https -> http is refused (the
+    keys would then travel without TLS), as is any other scheme.
+    """
+    from urllib.parse import urljoin
+
+    label = _jwks_label(url)
+    if not location:
+        raise JWKSError("%s: redirect without a Location" % label)
+    target = _jwks_url(urljoin(url, location.strip()),
+                       "%s: redirect" % label)
+    if url.startswith("https:") and target.startswith("http:"):
+        raise JWKSError("%s: redirect from https to http refused" % label)
+    return target
+
+
+def _jwks_max_age(headers: Any) -> Optional[int]:
+    """The ``max-age`` of a response's Cache-Control (RFC 9111 §5.2), in
+    seconds clamped to 7 days; None when there is no usable one.
+
+    Directives are split on ',' and their names compared case-
+    insensitively; a quoted value is unquoted.  Choice: ``no-store``,
+    ``no-cache`` and ``max-age=0`` give None (the caller's own TTL):
+    obeying them literally would fetch the set for every token.  Of
+    repeated directives the first counts (RFC 9111 §4.2.1 allows it).
+    ``s-maxage``, ``Expires`` and ``Age`` are not used.
+    """
+    directives = {}   # type: Dict[str, str]
+    for field in headers.get_all("Cache-Control") or ():
+        for directive in field.split(","):
+            name, _, argument = directive.partition("=")
+            name = name.strip().lower()
+            if name and name not in directives:
+                directives[name] = argument.strip()
+    if "no-store" in directives or "no-cache" in directives:
+        return None
+
+    argument = directives.get("max-age", "")
+    if len(argument) >= 2 and argument[0] == argument[-1] == '"':
+        argument = argument[1:-1]
+    if not _DELTA_SECONDS_RE.match(argument):
+        return None
+    # RFC 9111 §1.2.2: a delta-seconds too large to hold is "infinity";
+    # twelve digits already exceed the clamp.
+    seconds = int(argument) if len(argument) <= 12 else _JWKS_MAX_TTL
+    if seconds == 0:
+        return None
+    return min(seconds, _JWKS_MAX_TTL)
+
+
+_jwks_openers = []     # type: List[Any]
+
+
+def _jwks_opener() -> Any:
+    """The urllib opener of every client, made on first use: http and
+    https (if this Python has ssl), proxies from the environment, and
+    no redirect or error processing (_jwks_fetch does both)."""
+    if _jwks_openers:
+        return _jwks_openers[0]
+    import urllib.request
+
+    opener = urllib.request.OpenerDirector()
+    opener.add_handler(urllib.request.ProxyHandler())
+    opener.add_handler(urllib.request.HTTPHandler())
+    try:
+        import ssl
+    except ImportError:
+        ssl = None        # type: ignore[assignment]
+    if ssl is not None:
+        # Loading the CA store takes tens of milliseconds: once only.
+        opener.add_handler(urllib.request.HTTPSHandler(
+            context=ssl.create_default_context()))
+    _jwks_openers[:] = [opener]      # two racing threads: one is kept
+    return opener
+
+
+def _jwks_read(response: Any, label: str, max_bytes: int,
+               deadline: float, timeout: float) -> bytes:
+    """The body, at most ``max_bytes`` of it, read before ``deadline``."""
+    chunks = []
+    size = 0
+    while size <= max_bytes:
+        if time.monotonic() > deadline:
+            raise JWKSError("%s: timed out after %gs" % (label, timeout))
+        chunk = response.read1(min(_JWKS_READ_CHUNK, max_bytes + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > max_bytes:
+        raise JWKSError("%s: response larger than %d bytes"
+                        % (label, max_bytes))
+    return b"".join(chunks)
+
+
+def _jwks_fetch(opener: Any, url: str, timeout: float, max_bytes: int,
+                max_redirects: int) -> Tuple[bytes, Optional[int]]:
+    """GET ``url``: the body and the ``max-age`` of the final response.
+
+    ``timeout`` bounds each network wait and the whole fetch (checked
+    before each request and between reads), so a fetch ends within
+    about twice ``timeout``.  Every failure is a JWKSError.
+    """
+    import http.client
+    import socket
+    import urllib.request
+
+    label = _jwks_label(url)
+    deadline = time.monotonic() + timeout
+    try:
+        for _ in range(max_redirects + 1):
+            label = _jwks_label(url)
+            if time.monotonic() > deadline:
+                raise JWKSError("%s: timed out after %gs"
+                                % (label, timeout))
+            request = urllib.request.Request(url, headers={
+                "Accept": "application/jwk-set+json, application/json",
+                "User-Agent": "jwt3/" + __version__})
+            response = opener.open(request, timeout=timeout)
+            if response is None:
+                raise JWKSError("%s: https is not available (this"
+                                " Python has no ssl module)" % label)
+            with response:
+                status = response.status
+                if status in _JWKS_REDIRECT_CODES:
+                    url = _jwks_redirect(url,
+                                         response.headers.get("Location"))
+                    continue
+                if not 200 <= status <= 299:
+                    raise JWKSError("%s: HTTP status %d" % (label, status))
+                body = _jwks_read(response, label, max_bytes, deadline,
+                                  timeout)
+                return body, _jwks_max_age(response.headers)
+        raise JWKSError("%s: more than %d redirects"
+                        % (label, max_redirects))
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, socket.timeout):
+            raise JWKSError("%s: timed out after %gs" % (label, timeout)) \
+                from None
+        raise JWKSError("%s: fetch failed (%s)"
+                        % (label, str(reason)[:200] or
+                           type(reason).__name__)) from None
+
+
+def _jwks_keyset(body: bytes, label: str) -> KeySet:
+    """The KeySet of a fetched body, which must hold at least one key
+    usable for verifying with some supported algorithm."""
+    try:
+        keyset = KeySet.from_jwks(body)
+    except JWTError as exc:
+        raise JWKSError("%s: not a usable JWK Set (%s)"
+                        % (label, str(exc)[:300])) from None
+    for key in keyset:
+        for algorithm in _ALGORITHMS.values():
+            if key._problem(algorithm, "verify") is None:
+                return keyset
+    raise JWKSError("%s: no key in the JWK Set can verify with any"
+                    " supported algorithm" % label)
+
+
+# ---- 13b. Remote JWK Sets: the cached client ----
+#
+# One JWKSClient per URL holds the last good set.  Rules (DESIGN §5):
+#
+# * The set is fetched when first needed and again when its TTL has run
+#   out.  TTL: max-age of the final response (clamped), else cache_ttl.
+# * A body replaces the cached set only once it has parsed as a JWK Set
+#   with a usable key.  When a fetch fails (network, status, size, bad
+#   body) the previous keys stay in use and their expiry is untouched;
+#   the next scheduled attempt waits retry_delay seconds, so a dead
+#   endpoint costs one fetch per retry_delay, not one per token.
+# * A kid that is not in the set triggers a re-fetch, at most
+#   max_misses times per fixed window of miss_window seconds (the
+#   window opens at the first miss after the previous one closed, as
+#   in the C module), and not while the endpoint is failing.
+# * One fetch at a time: the lock is never held across the network.
+#   While a fetch is in flight, callers with cached keys use them;
+#   callers without wait for that fetch and share its outcome.
+# * fork: each process has its own cache.  A client notices it is in a
+#   new process by its pid and starts there with a fresh lock and no
+#   fetch in flight (the parent's lock may be held by a thread that
+#   does not exist in the child).  Choice: the child keeps the parent's
+#   keys and their expiry, so workers forked by Kamailio after the
+#   script warmed the cache start warm.
+
+
+class _JWKSState:
+    """The cache of one JWKSClient in one process."""
+
+    __slots__ = ("pid", "lock", "done", "keys", "expires", "fetching",
+                 "generation", "error", "retry_at", "window_start",
+                 "misses")
+
+    def __init__(self, keys: Optional[KeySet] = None,
+                 expires: float = 0.0):
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.done = threading.Condition(self.lock)
+        self.keys = keys
+        self.expires = expires
+        self.fetching = False
+        self.generation = 0           # completed fetches
+        self.error = None             # type: Optional[JWKSError]
+        self.retry_at = 0.0           # no scheduled fetch before this
+        self.window_start = None      # type: Optional[float]
+        self.misses = 0
+
+
+# Guards the switch to a new _JWKSState after a fork.  It is replaced in
+# a child made by os.fork(), in case another thread held it; a fork made
+# by C code (Kamailio's workers) happens before any thread exists.
+_jwks_fork_lock = threading.Lock()
+
+
+def _jwks_after_fork() -> None:
+    global _jwks_fork_lock
+    _jwks_fork_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_jwks_after_fork)
+
+
+def _jwks_number(value: Any, name: str, minimum: float,
+                 integer: bool = False) -> Any:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise TypeError("%s must be %s, got %s" % (
+            name, "an int" if integer else "a number",
+            type(value).__name__))
+    if not minimum <= value < math.inf:
+        raise ValueError("%s must be finite and >= %s" % (name, minimum))
+    return value
+
+
+class JWKSClient:
+    """A remote JWK Set (RFC 7517 §5) fetched over http(s) and cached.
+
+    ``url`` is an http or https URL.  ``cache_ttl`` is the lifetime in
+    seconds of a fetched set whose response has no usable
+    ``Cache-Control: max-age`` (which is clamped to 7 days; ``no-store``,
+    ``no-cache`` and ``max-age=0`` also mean ``cache_ttl``).  A ``kid``
+    not in the set re-fetches at most ``max_misses`` times per
+    ``miss_window`` seconds.  ``timeout`` (seconds) bounds each fetch,
+    ``max_bytes`` the response body, ``max_redirects`` the redirects
+    followed (http -> https allowed, never to another scheme).  After a
+    failed fetch the next scheduled one waits ``retry_delay`` seconds.
+    ``clock`` returns the time used for expiry (for tests).
+
+    Thread-safe, and safe across fork (each process its own cache).
+    The library never logs: failures raise JWKSError, and a failure
+    hidden by stale keys is kept in ``last_error``.
+    """
+
+    def __init__(self, url: str, cache_ttl: float = 3600,
+                 miss_window: float = 60, max_misses: int = 5,
+                 timeout: float = 10, max_bytes: int = 1 << 20, *,
+                 max_redirects: int = 3, retry_delay: float = 30,
+                 clock: Callable[[], float] = time.time):
+        if not isinstance(url, str):
+            raise TypeError("url must be str, got %s"
+                            % type(url).__name__)
+        self.url = _jwks_url(url, "JWK Set URL")
+        self.cache_ttl = _jwks_number(cache_ttl, "cache_ttl", 0)
+        self.miss_window = _jwks_number(miss_window, "miss_window", 0)
+        self.max_misses = _jwks_number(max_misses, "max_misses", 0, True)
+        self.timeout = _jwks_number(timeout, "timeout", 0)
+        if not self.timeout > 0:
+            raise ValueError("timeout must be > 0")
+        self.max_bytes = _jwks_number(max_bytes, "max_bytes", 1, True)
+        self.max_redirects = _jwks_number(max_redirects, "max_redirects",
+                                          0, True)
+        self.retry_delay = _jwks_number(retry_delay, "retry_delay", 0)
+        if not callable(clock):
+            raise TypeError("clock must be callable")
+        self._clock = clock
+        self._label = _jwks_label(self.url)
+        self._current = _JWKSState()
+        self._reported = None   # the failure the Kamailio layer logged
+
+    def __repr__(self) -> str:
+        return "<jwt3.JWKSClient %s>" % self._label[len("JWK Set "):]
+
+    @property
+    def last_error(self) -> Optional[JWKSError]:
+        """The error of the last fetch if it failed, else None."""
+        return self._state().error
+
+    def keys(self) -> KeySet:
+        """The cached set; fetched first if missing or expired.
+
+        Stale keys are returned when the refresh fails, while another
+        thread is fetching, or while a failed fetch's retry_delay runs.
+        Raises JWKSError only when there are no keys to fall back on.
+        """
+        state = self._state()
+        with state.lock:
+            now = self._clock()
+            if state.keys is not None and (
+                    now < state.expires or state.fetching
+                    or now < state.retry_at):
+                return state.keys
+            if state.keys is None and not state.fetching \
+                    and state.error is not None and now < state.retry_at:
+                raise JWKSError(str(state.error))
+        return self._fetch(state, stale_ok=True)
+
+    def refresh(self, force: bool = False) -> KeySet:
+        """Fetch the set now if it expired (always if ``force``) and
+        return it; raise JWKSError if that fetch fails (the cached keys
+        stay in use)."""
+        state = self._state()
+        if not force:
+            with state.lock:
+                if state.keys is not None \
+                        and self._clock() < state.expires:
+                    return state.keys
+        return self._fetch(state, stale_ok=False)
+
+    def select(self, alg: str, kid: Optional[str] = None,
+               operation: str = "verify") -> Key:
+        """The key to ``operation`` with ``alg`` (DESIGN §5).
+
+        With a ``kid`` in the set: that key, which must be usable.  With
+        a ``kid`` not in the set: a rate-limited re-fetch, then the key
+        if it has appeared, else InvalidKeyError.  Without a ``kid``:
+        the first usable key.  Raises JWKSError if there are no keys.
+        """
+        _algorithm(alg)
+        if kid is not None and not isinstance(kid, str):
+            raise TypeError("kid must be str, got %s"
+                            % type(kid).__name__)
+        if operation not in ("sign", "verify"):
+            raise ValueError('operation must be "sign" or "verify"')
+        keyset = self.keys()
+        if kid is not None and keyset.find(kid) is None:
+            keyset, why = self._after_miss(keyset, kid)
+            if keyset.find(kid) is None:
+                raise InvalidKeyError("%s: no key with kid %r (%s)"
+                                      % (self._label, kid[:64], why))
+        return keyset.select(alg, kid, operation=operation,
+                             strict_kid=True)
+
+    # -- machinery
+
+    def _state(self) -> _JWKSState:
+        """This process's cache state (a new one after a fork)."""
+        state = self._current
+        pid = os.getpid()
+        if state.pid == pid:
+            return state
+        with _jwks_fork_lock:
+            if self._current.pid != pid:
+                self._current = _JWKSState(state.keys, state.expires)
+            return self._current
+
+    def _after_miss(self, keyset: KeySet, kid: str
+                    ) -> Tuple[KeySet, str]:
+        """The set to look ``kid`` up in again after a miss: re-fetched
+        if the limiter allows, and why not otherwise."""
+        state = self._state()
+        with state.lock:
+            now = self._clock()
+            current = state.keys if state.keys is not None else keyset
+            if current is not keyset and current.find(kid) is not None:
+                return current, "fetched by another caller"
+            if state.error is not None and now < state.retry_at:
+                return current, "the last fetch failed; no re-fetch" \
+                    " before %gs have passed" % self.retry_delay
+            if state.window_start is None \
+                    or now >= state.window_start + self.miss_window:
+                state.window_start = now
+                state.misses = 0
+            if state.misses >= self.max_misses:
+                return current, "re-fetch limit of %d per %gs reached" % (
+                    self.max_misses, self.miss_window)
+            state.misses += 1
+        keyset = self._fetch(state, stale_ok=True)
+        failure = state.error      # for the message only: a racy read
+        if failure is not None:
+            return keyset, "the re-fetch failed: %s" % failure
+        return keyset, "not found after a re-fetch"
+
+    def _fetch(self, state: _JWKSState, stale_ok: bool) -> KeySet:
+        """Fetch the set, or wait for the fetch already in flight, and
+        return its keys; on failure the stale keys if ``stale_ok`` and
+        there are any, else raise JWKSError."""
+        with state.lock:
+            if state.fetching:
+                generation = state.generation
+                while state.generation == generation:
+                    state.done.wait()
+                if state.error is None or (
+                        stale_ok and state.keys is not None):
+                    return state.keys
+                raise JWKSError(str(state.error))
+            state.fetching = True
+
+        keyset = None       # type: Optional[KeySet]
+        error = None        # type: Optional[JWKSError]
+        try:
+            keyset, ttl = self._download()
+        except JWKSError as exc:
+            error = exc
+        finally:
+            # Runs even for a bug's exception, so that waiters wake up.
+            with state.lock:
+                now = self._clock()
+                if keyset is not None:
+                    state.keys = keyset
+                    state.expires = now + ttl
+                    state.error = None
+                else:
+                    state.error = error or JWKSError(
+                        "%s: fetch interrupted" % self._label)
+                    state.retry_at = now + self.retry_delay
+                state.fetching = False
+                state.generation += 1
+                state.done.notify_all()
+                stale, failure = state.keys, state.error
+
+        if keyset is not None:
+            return keyset
+        if stale_ok and stale is not None:
+            return stale
+        raise failure
+
+    def _download(self) -> Tuple[KeySet, float]:
+        body, max_age = _jwks_fetch(_jwks_opener(), self.url, self.timeout,
+                                    self.max_bytes, self.max_redirects)
+        keyset = _jwks_keyset(body, self._label)
+        return keyset, self.cache_ttl if max_age is None else max_age
 
 
 # ---- 14. JWS compact serialization and JWT claims (RFC 7515, RFC 7519) ----
@@ -4489,6 +4989,8 @@ def _allowed(algorithms: Any) -> Tuple[str, ...]:
 def _verifying_key(key: Any, alg: str, kid: Optional[str]) -> Key:
     if isinstance(key, Key):
         return key
+    if isinstance(key, JWKSClient):
+        return key.select(alg, kid)
     return load_keys(key).select(alg, kid)
 
 
@@ -4687,6 +5189,8 @@ def decode_unverified(token: Union[str, bytes]) -> Decoded:
 def _signing_key(key: Any, alg: str, kid: Optional[str]) -> Key:
     if isinstance(key, Key):
         return key
+    if isinstance(key, JWKSClient):
+        return key.select(alg, kid, operation="sign")
     return load_keys(key).select(alg, kid, operation="sign",
                                  strict_kid=kid is not None)
 
@@ -4877,7 +5381,8 @@ def _param_values(text: str, what: str,
 #
 # Key strings are routed exactly as the C module's jwt_load_keys(), with
 # one addition (DESIGN §5): text starting with "-----BEGIN" is PEM text
-# even when it contains a '.'.
+# even when it contains a '.'.  Errors name the rule taken and why it
+# failed, and point out the C module's traps (_key_string_hint).
 
 _log = logging.getLogger("jwt3")
 
@@ -4944,7 +5449,12 @@ def _key_string_rule(text: str) -> str:
     '{' is an inline JWK or JWK Set; text starting with "-----BEGIN"
     (a jwt3 addition) or without any '.' is PEM text; a path ending in
     ".json" is a JWK Set file; anything else is a PEM or DER file.
-    The tests are case-sensitive and look at the whole string, as in C.
+
+    Choice: the tests are case-sensitive and look at the whole string,
+    as in C, so the C module's traps are kept (a configuration means
+    the same in both): "HTTPS://..." is a file path, " {...}" is PEM
+    text or a file path, "keys.JSON" is a PEM file and a path without
+    any '.' is PEM text.  Their errors say so (_key_string_hint).
     """
     if text.startswith(("https://", "http://")):
         return "URL"
@@ -4957,48 +5467,94 @@ def _key_string_rule(text: str) -> str:
     return "PEM file"
 
 
-def _read_key_file(path: str, rule: str) -> bytes:
+def _key_string_hint(text: str, rule: str) -> str:
+    """A note for a failed key string that fell into one of the C
+    module's traps (see _key_string_rule), or ""."""
+    head = text.lstrip(" \t\r\n")
+    if head[:8].lower().startswith(("https://", "http://")):
+        return (" (a URL is fetched only when the key string starts"
+                " with \"http://\" or \"https://\" exactly, as in"
+                " Kamailio)")
+    if rule != "inline JWK" and head.startswith("{"):
+        return (" (inline JSON must start with '{', with nothing before"
+                " it, as in Kamailio)")
+    if rule == "PEM text" and not head.startswith("-----BEGIN"):
+        return (" (a key string without any '.' is taken as PEM text,"
+                " as in Kamailio: a file path needs a '.' in it)")
+    return ""
+
+
+def _read_key_file(path: str) -> bytes:
+    """The bytes of a key file (at most _KEY_FILE_MAX of them)."""
     try:
         with open(path, "rb") as f:
             data = f.read(_KEY_FILE_MAX + 1)
     except FileNotFoundError:
-        raise KeyFormatError("key string (%s %r): no such file"
-                             % (rule, path[:200])) from None
+        raise KeyFormatError("no such file") from None
     except OSError as exc:
-        raise KeyFormatError("key string (%s %r): cannot read it (%s)"
-                             % (rule, path[:200], exc.strerror)) from None
+        raise KeyFormatError("cannot read it (%s)" % (
+            exc.strerror or type(exc).__name__)) from None
+    except ValueError:
+        # open() refuses a path holding NUL (C would cut it there).
+        raise KeyFormatError("not a file path (NUL character)") from None
     if len(data) > _KEY_FILE_MAX:
-        raise KeyFormatError("key string (%s %r): larger than %d bytes"
-                             % (rule, path[:200], _KEY_FILE_MAX))
+        raise KeyFormatError("larger than %d bytes" % _KEY_FILE_MAX)
+    if not data:
+        raise KeyFormatError("the file is empty")
     return data
 
 
+class _KeyStringSet(KeySet):
+    """A KeySet loaded from a key string, with the rule that loaded it
+    (``origin``) for the errors of key selection."""
+
+    __slots__ = ("origin",)
+
+
+def _load_key_string(text: str, rule: str) -> KeySet:
+    if rule == "inline JWK":
+        return _KeyStringSet.from_jwks(text)
+    if rule == "PEM text":
+        if "-----BEGIN" not in text:
+            raise KeyFormatError("not PEM (no -----BEGIN line)")
+        return _KeyStringSet(_pem_keys(text, "legacy-raw"))
+
+    data = _read_key_file(text)
+    if rule == "JWK Set file":
+        return _KeyStringSet.from_jwks(data)
+    if b"-----BEGIN" in data:
+        return _KeyStringSet(_pem_keys(data, "legacy-file"))
+    if data.lstrip()[:1] == b"{":
+        raise KeyFormatError("not a PEM or DER key (it holds JSON: only a"
+                             " name ending in \".json\", lower case, is"
+                             " read as a JWK Set, as in Kamailio)")
+    if data[:1] != b"\x30":
+        raise KeyFormatError("not a PEM or DER key")
+    return _KeyStringSet([Key.from_der(data, kid="legacy-file")])
+
+
 def _key_string_keyset(text: str, rule: str) -> KeySet:
-    """Load the static key string ``text`` under ``rule``."""
+    """Load the static key string ``text`` under ``rule``; errors say
+    "key string (<rule> [path]): why".  Key material is never echoed."""
+    origin = rule
+    if rule.endswith("file"):
+        origin = "%s %r" % (rule, text[:200])
     try:
-        if rule == "inline JWK":
-            return KeySet.from_jwks(text)
-        if rule == "PEM text":
-            if "-----BEGIN" not in text:
-                raise KeyFormatError(
-                    "PEM: no -----BEGIN block (a string without any '.'"
-                    " is taken as PEM text, so a file path needs a '.'"
-                    " somewhere, as in Kamailio)")
-            return KeySet(_pem_keys(text, "legacy-raw"))
-        data = _read_key_file(text, rule)
-        if rule == "JWK Set file":
-            return KeySet.from_jwks(data)
-        if b"-----BEGIN" in data:
-            return KeySet(_pem_keys(data, "legacy-file"))
-        if not data.startswith(b"\x30"):
-            raise KeyFormatError("not a PEM or DER key (a JWK Set file"
-                                 " must end in \".json\", lower case)")
-        return KeySet([Key.from_der(data, kid="legacy-file")])
-    except JWTError as exc:
-        message = str(exc)
-        if not message.startswith("key string ("):
-            message = "key string (%s): %s" % (rule, message)
-        raise type(exc)(message) from None
+        keyset = _load_key_string(text, rule)
+    except (KeyFormatError, InvalidKeyError) as exc:
+        raise type(exc)("key string (%s): %s%s" % (
+            origin, exc, _key_string_hint(text, rule))) from None
+    keyset.origin = origin
+    return keyset
+
+
+def _report_stale(client: "JWKSClient") -> None:
+    """Log once per failed fetch that a remote set's keys are stale (C
+    fails instead; the failure must not go unnoticed)."""
+    error = client.last_error
+    if error is not None and client._reported is not error:
+        client._reported = error
+        _log.warning("%s; verifying with the keys fetched before", error)
 
 
 def _check_expected(claims: Dict[str, Any], expected: List[Param]) -> None:
@@ -5162,7 +5718,7 @@ class Module:
             try:
                 st = os.stat(text)
                 signature = (st.st_mtime_ns, st.st_size, st.st_ino)
-            except OSError:
+            except (OSError, ValueError):
                 signature = None
         cached = self._key_cache.get(text)
         if cached is not None and signature is not None \
@@ -5179,19 +5735,50 @@ class Module:
             self._key_cache.popitem(last=False)
         return keyset
 
-    def _jwks_client(self, url: str) -> Any:
-        raise JWKSError("key string (URL): remote JWK Sets are not"
-                        " available in this build")
+    def _jwks_client(self, url: str) -> "JWKSClient":
+        """The one JWKSClient of ``url``, made with this Module's jwks_*
+        parameters (modparam forgets the clients when they change).
+
+        Negative parameters act as in C: jwks_cache_ttl < 0 is 0 (fetch
+        whenever max-age does not say otherwise), jwks_miss_window < 0
+        is 0 (no window: every kid miss may re-fetch).  At most
+        _KEY_CACHE_SIZE URLs are kept (C keeps every URL ever seen).
+        """
+        client = self._jwks_clients.pop(url, None)
+        if client is None:
+            try:
+                client = JWKSClient(
+                    url, cache_ttl=max(0, self.jwks_cache_ttl),
+                    miss_window=max(0, self.jwks_miss_window),
+                    max_misses=self.jwks_max_misses, clock=self._clock)
+            except JWKSError as exc:
+                raise JWKSError("key string (URL): %s" % exc) from None
+        self._jwks_clients[url] = client     # most recently used last
+        if len(self._jwks_clients) > _KEY_CACHE_SIZE:
+            del self._jwks_clients[next(iter(self._jwks_clients))]
+        return client
 
     @staticmethod
     def _select(keys: Any, alg: str, kid: Optional[str],
                 operation: str) -> Key:
-        # Verify: the kid's key if found (and it must fit), else the
-        # first usable key.  Sign: a named kid must exist (Deviation:
-        # the C module signs with the first key and still writes the
-        # kid it did not find).
-        return keys.select(alg, kid, operation=operation,
-                           strict_kid=operation == "sign")
+        # A remote set: the kid's key if found (and it must fit); a kid
+        # not found re-fetches (rate-limited), then fails; no kid: the
+        # first usable key.  A static set: the kid's key if found (and
+        # it must fit), else the first usable key when verifying.  Sign:
+        # a named kid must exist (Deviation: the C module signs with
+        # the first key and still writes the kid it did not find).
+        try:
+            if isinstance(keys, JWKSClient):
+                key = keys.select(alg, kid, operation=operation)
+                _report_stale(keys)
+                return key
+            return keys.select(alg, kid, operation=operation,
+                               strict_kid=operation == "sign")
+        except (InvalidKeyError, JWKSError) as exc:
+            origin = "URL" if isinstance(keys, JWKSClient) \
+                else getattr(keys, "origin", "key")
+            raise type(exc)("key string (%s): %s" % (origin, exc)) \
+                from None
 
     def _leeway(self) -> Optional[int]:
         if self.leeway_sec >= 0:
