@@ -91,7 +91,7 @@ __all__ = [
     "encode", "decode", "decode_complete", "decode_unverified", "Decoded",
     # Keys
     "Key", "KeySet", "load_key", "load_keys", "generate_key",
-    "algorithms", "JWKSClient",
+    "supported_algorithms", "JWKSClient",
     # Errors
     "JWTError", "MalformedError", "KeyFormatError", "InvalidKeyError",
     "AlgorithmNotAllowedError", "InvalidSignatureError", "ClaimError",
