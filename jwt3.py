@@ -190,6 +190,7 @@ class InsecureSettingWarning(JWTWarning):
 _B64U_RE = re.compile(r"[A-Za-z0-9_-]*\Z")
 _B64U_ALPHABET = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                   "0123456789-_")
+_B64U_TO_B64 = bytes.maketrans(b"-_", b"+/")
 # For a final group of 2 or 3 characters, the bits of the last character
 # that carry no data (RFC 4648 §3.5: must be zero in canonical form).
 _B64U_SPARE_BITS = {2: 0x0F, 3: 0x03}
@@ -226,7 +227,9 @@ def _b64u_decode(text: Union[str, bytes], what: str,
     if tail and _B64U_ALPHABET.index(text[-1]) & _B64U_SPARE_BITS[tail]:
         raise error("%s: not canonical base64url (spare bits set)" % what)
 
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # The alphabet is checked, so surplus padding is harmless here.
+    return binascii.a2b_base64(text.encode("ascii").translate(_B64U_TO_B64)
+                               + b"==")
 
 
 def _int_to_bytes(n: int, length: Optional[int] = None) -> bytes:
@@ -412,12 +415,28 @@ def _json_check(value: Any, depth: int = 0) -> bool:
     """Validate a value for output; return True if it holds a float.
 
     Raises TypeError for what JSON cannot carry (non-str keys, sets,
-    bytes...) and MalformedError for non-finite numbers and strings
-    that are not Unicode scalar values.
+    bytes...) and MalformedError for non-finite numbers, U+0000 and
+    nesting deeper than _MAX_JSON_DEPTH.  Strings and integers, the
+    common members, are checked inline (this runs for every token).
     """
     if depth > _MAX_JSON_DEPTH:
         raise MalformedError("JSON value nested deeper than %d"
                              % _MAX_JSON_DEPTH)
+    if isinstance(value, dict):
+        has_float = False
+        for name, item in value.items():
+            if type(name) is not str and not isinstance(name, str):
+                raise TypeError("JSON member names must be str, got %s"
+                                % type(name).__name__)
+            if "\x00" in name:
+                _json_check(name)
+            kind = type(item)
+            if kind is str:
+                if "\x00" in item:
+                    _json_check(item)
+            elif kind is not int and item is not None:
+                has_float |= _json_check(item, depth + 1)
+        return has_float
     if value is None or isinstance(value, (bool, int)):
         return False
     if isinstance(value, str):
@@ -430,21 +449,38 @@ def _json_check(value: Any, depth: int = 0) -> bool:
             raise MalformedError("JSON cannot carry the number %r"
                                  % value)
         return True
-    if isinstance(value, dict):
-        has_float = False
-        for name, item in value.items():
-            if not isinstance(name, str):
-                raise TypeError("JSON member names must be str, got %s"
-                                % type(name).__name__)
-            _json_check(name, depth)
-            has_float |= _json_check(item, depth + 1)
-        return has_float
     if isinstance(value, (list, tuple)):
         has_float = False
         for item in value:
             has_float |= _json_check(item, depth + 1)
         return has_float
     raise TypeError("cannot put %s into JSON" % type(value).__name__)
+
+
+def _refuse_default(value: Any) -> Any:
+    raise TypeError("cannot put %s into JSON" % type(value).__name__)
+
+
+def _c_encoder() -> Optional[Callable[[Any, int], Any]]:
+    """CPython's C encoder, built once with _ENCODER's settings (the
+    public JSONEncoder builds one per call, a third of the cost of a
+    small claims set).  None where it does not exist (PyPy) or does not
+    take these arguments; _ENCODER.encode is then used."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        encoder = make(None, _refuse_default, json.encoder.encode_basestring,
+                       None, ":", ",", True, False, False)
+        probe = {"b": [1, None, True], "a": "\u00e9/"}
+        if "".join(encoder(probe, 0)) != _ENCODER.encode(probe):
+            return None
+    except Exception:
+        return None
+    return encoder   # type: ignore[no-any-return]
+
+
+_C_ENCODER = _c_encoder()
 
 
 def _json_dumps_slow(value: Any) -> str:
@@ -469,6 +505,8 @@ def _json_dumps(value: Any) -> bytes:
     """
     if _json_check(value):
         text = _json_dumps_slow(value)
+    elif _C_ENCODER is not None:
+        text = "".join(_C_ENCODER(value, 0))
     else:
         text = _ENCODER.encode(value)
     if "\\u00" in text:
@@ -4933,8 +4971,31 @@ def _split_token(token: Any) -> List[str]:
     return segments
 
 
+# Headers already parsed and found acceptable, by their base64url text:
+# tokens of one issuer share one header, and its parse is a fifth of a
+# decode.  Only flat headers (no arrays or objects) are kept, and at
+# most _HEADER_CACHE_SIZE of them; callers get a copy.
+_HEADER_CACHE = {}    # type: Dict[str, Dict[str, Any]]
+_HEADER_CACHE_SIZE = 256
+_HEADER_CACHE_LENGTH = 512
+_FLAT_JSON_TYPES = (str, int, float, bool, type(None))
+
+
 def _parse_header(header_b64: str) -> Dict[str, Any]:
     """The JOSE header (RFC 7515 §4), checked for what we refuse."""
+    cached = _HEADER_CACHE.get(header_b64)
+    if cached is not None:
+        return dict(cached)
+    header = _parse_header_uncached(header_b64)
+    if len(header_b64) <= _HEADER_CACHE_LENGTH and all(
+            type(value) in _FLAT_JSON_TYPES for value in header.values()):
+        if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+            _HEADER_CACHE.clear()
+        _HEADER_CACHE[header_b64] = dict(header)
+    return header
+
+
+def _parse_header_uncached(header_b64: str) -> Dict[str, Any]:
     if len(header_b64) > _MAX_HEADER_LENGTH:
         raise MalformedError("token header: %d characters, more than %d"
                              % (len(header_b64), _MAX_HEADER_LENGTH))
@@ -5223,12 +5284,24 @@ def encode(claims: Mapping[str, Any], key: Any, alg: str,
         raise ValueError('headers "crit" and "b64" are not supported')
     header["alg"] = algorithm.name
     header.setdefault("typ", "JWT")
+    if headers is None:
+        header_b64 = _DEFAULT_HEADERS.get(alg)
+        if header_b64 is None:
+            header_b64 = _DEFAULT_HEADERS[alg] = _b64u_encode(
+                _json_dumps(header))
+    else:
+        header_b64 = _b64u_encode(_json_dumps(header))
 
     signer = _signing_key(key, alg, header.get("kid"))
-    signing_input = (_b64u_encode(_json_dumps(header)) + "."
-                     + _b64u_encode(_json_dumps(dict(claims))))
+    if type(claims) is not dict:
+        claims = dict(claims)
+    signing_input = header_b64 + "." + _b64u_encode(_json_dumps(claims))
     signature = signer.sign(alg, signing_input.encode("ascii"))
     return signing_input + "." + _b64u_encode(signature)
+
+
+# The encoded {"alg": ..., "typ": "JWT"} header of each algorithm.
+_DEFAULT_HEADERS = {}   # type: Dict[str, str]
 
 
 # ---- 15. Kamailio claims strings (parse_params) ----
