@@ -830,11 +830,9 @@ def _pem_blocks(text: str) -> List[Tuple[str, bytes]]:
     pos = text.find("-----BEGIN ")
     while pos >= 0:
         begin = _PEM_BEGIN_RE.match(text, pos)
-        end = -1
-        if begin is not None:
-            label = begin.group(1)
-            end = text.find("-----END %s-----" % label, begin.end())
-        if end < 0:
+        label = begin.group(1) if begin is not None else ""
+        end = text.find("-----END %s-----" % label, pos)
+        if begin is None or end < 0:
             raise KeyFormatError("PEM: unterminated or mislabelled block")
         body = text[begin.end():end]
         pos = text.find("-----BEGIN ", end)
@@ -1551,10 +1549,12 @@ class _RSAMaterial(_Material):
         """(PEM label, DER) of PKCS #1 RSAPrivateKey or RSAPublicKey
         (RFC 8017 A.1.2, A.1.1)."""
         if private:
-            return "RSA PRIVATE KEY", _der_seq(
-                _der_int(0), _der_int(self.n), _der_int(self.e),
-                _der_int(self.d), _der_int(self.p), _der_int(self.q),
-                _der_int(self.dp), _der_int(self.dq), _der_int(self.qi))
+            parts = (0, self.n, self.e, self.d, self.p, self.q, self.dp,
+                     self.dq, self.qi)
+            if None in parts:
+                raise InvalidKeyError("a public key has no private part")
+            return "RSA PRIVATE KEY", _der_seq(*(
+                _der_int(part) for part in parts if part is not None))
         return "RSA PUBLIC KEY", _der_seq(_der_int(self.n),
                                           _der_int(self.e))
 
@@ -2611,6 +2611,8 @@ def _wnaf_vartime(k: int, w: int) -> List[int]:
         # k - d is a multiple of 2^w: skip the w zero digits.
         k = (k - d) >> w
         pos += w
+    while digits and not digits[-1]:
+        digits.pop()
     return digits
 
 
@@ -3540,25 +3542,6 @@ def _ed25519_add_rows_vartime(P: _Ext, k: int, rows: List[List[_Niels]],
     return X, Y, Z, T
 
 
-def _wnaf_vartime(k: int, w: int) -> List[int]:
-    """Width-w NAF of k >= 0, least significant digit first: digits
-    are 0 or odd in (-2^(w-1), 2^(w-1)), and any w consecutive digits
-    hold at most one non-zero."""
-    digits = []
-    full = 1 << w
-    half = full >> 1
-    while k:
-        digit = 0
-        if k & 1:
-            digit = k & (full - 1)
-            if digit >= half:
-                digit -= full
-            k -= digit
-        digits.append(digit)
-        k >>= 1
-    return digits
-
-
 def _ed25519_odd_multiples(P: _Ext) -> List[_ExtNiels]:
     """Q, 3Q, ..., 15Q and their negatives for wNAF digits, indexed by
     the digit itself (negative digits index from the end), in the form
@@ -3658,7 +3641,6 @@ _C448 = 2
 _N448 = 447
 
 _Proj = Tuple[int, int, int]
-_Affine = Tuple[int, int]
 _AFFINE_ZERO_448 = (0, 1)
 
 _W_BASE_448 = 8
@@ -4379,18 +4361,18 @@ def _generate_okp(alg: _Alg, bits: Optional[int], crv: Optional[str]
 
 _JWK_PARSERS["OKP"] = _okp_from_jwk
 _KEY_GENERATORS["OKP"] = _generate_okp
-for _curve in (_ED25519, _ED448):
-    _SPKI_PARSERS[_curve.oid] = _okp_spki_parser(_curve)
-    _PKCS8_PARSERS[_curve.oid] = _okp_pkcs8_parser(_curve)
-    _ALGORITHMS[_curve.name] = _Alg(_curve.name, "OKP", (_curve.name,),
-                                    _eddsa_sign, _eddsa_verify,
-                                    _no_key_problem)
+for _ed_curve in (_ED25519, _ED448):
+    _SPKI_PARSERS[_ed_curve.oid] = _okp_spki_parser(_ed_curve)
+    _PKCS8_PARSERS[_ed_curve.oid] = _okp_pkcs8_parser(_ed_curve)
+    _ALGORITHMS[_ed_curve.name] = _Alg(
+        _ed_curve.name, "OKP", (_ed_curve.name,), _eddsa_sign,
+        _eddsa_verify, _no_key_problem)
 for _name, _oid in _ED_KEY_AGREEMENT.items():
     _SPKI_PARSERS[_oid] = _okp_key_agreement_parser(_name)
     _PKCS8_PARSERS[_oid] = _okp_key_agreement_parser(_name)
 _ALGORITHMS["EdDSA"] = _Alg("EdDSA", "OKP", ("Ed25519", "Ed448"),
                             _eddsa_sign, _eddsa_verify, _no_key_problem)
-del _curve, _name, _oid
+del _ed_curve, _name, _oid
 
 
 # ---- 12. Key generation ----
@@ -4773,7 +4755,8 @@ class JWKSClient:
         self._clock = clock
         self._label = _jwks_label(self.url)
         self._current = _JWKSState()
-        self._reported = None   # the failure the Kamailio layer logged
+        # the failure the Kamailio layer logged
+        self._reported = None   # type: Optional[JWKSError]
 
     def __repr__(self) -> str:
         return "<jwt3.JWKSClient %s>" % self._label[len("JWK Set "):]
@@ -4887,8 +4870,8 @@ class JWKSClient:
                 generation = state.generation
                 while state.generation == generation:
                     state.done.wait()
-                if state.error is None or (
-                        stale_ok and state.keys is not None):
+                if state.keys is not None and (
+                        state.error is None or stale_ok):
                     return state.keys
                 raise JWKSError(str(state.error))
             state.fetching = True
@@ -4920,7 +4903,7 @@ class JWKSClient:
             return keyset
         if stale_ok and stale is not None:
             return stale
-        raise failure
+        raise failure or JWKSError("%s: no keys" % self._label)
 
     def _download(self) -> Tuple[KeySet, float]:
         body, max_age = _jwks_fetch(_jwks_opener(), self.url, self.timeout,
@@ -5617,7 +5600,7 @@ def _key_string_keyset(text: str, rule: str) -> KeySet:
     except (KeyFormatError, InvalidKeyError) as exc:
         raise type(exc)("key string (%s): %s%s" % (
             origin, exc, _key_string_hint(text, rule))) from None
-    keyset.origin = origin
+    keyset.origin = origin      # type: ignore[attr-defined]
     return keyset
 
 
@@ -5688,7 +5671,7 @@ class Module:
         self._error = ""
         self._warned_leeway = False
         self._key_cache = OrderedDict()   # type: OrderedDict[Any, Any]
-        self._jwks_clients = {}           # type: Dict[str, Any]
+        self._jwks_clients = {}    # type: Dict[str, JWKSClient]
         self.leeway_sec = -1
         self.jwks_cache_ttl = 3600
         self.jwks_miss_window = 60
@@ -5832,8 +5815,8 @@ class Module:
         return client
 
     @staticmethod
-    def _select(keys: Any, alg: str, kid: Optional[str],
-                operation: str) -> Key:
+    def _select(keys: Union[KeySet, JWKSClient], alg: str,
+                kid: Optional[str], operation: str) -> Key:
         # A remote set: the kid's key if found (and it must fit); a kid
         # not found re-fetches (rate-limited), then fails; no kid: the
         # first usable key.  A static set: the kid's key if found (and

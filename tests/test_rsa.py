@@ -804,3 +804,8 @@ def test_small_primes_product():
     odd_primes = [w for w in range(3, limit, 2)
                   if all(w % f for f in range(3, math.isqrt(w) + 1, 2))]
     assert jwt3._odd_primes_product() == math.prod(odd_primes)
+
+
+def test_public_material_has_no_pkcs1_private_form():
+    with pytest.raises(jwt3.InvalidKeyError, match="no private part"):
+        KEY.public()._material.to_pkcs1(True)
