@@ -2392,19 +2392,170 @@ def pv(name: str) -> Union[str, int, None]:
 #
 # Known answers embedded in the file, for people who vendor it into an
 # interpreter nobody has tested: ``python3 jwt3.py selftest``.  Each
-# entry is (family, function); a function raises AssertionError (or any
-# JWTError) when a known answer is not reproduced.
+# entry of _SELFTESTS is (family, function); a function raises
+# AssertionError (or a JWTError) when a known answer is not reproduced,
+# and _SelftestUnavailable when its family's algorithms are not in this
+# build.  Checks use _expect, not assert, so ``python -O`` keeps them.
+#
+# The data are kept small: where a known answer needs an RSA key, the
+# RFC 7515 A.2 key is rebuilt from its primes p and q.  Every value is
+# copied from the vector file named in its comment (tests/
+# test_selftest.py checks that they still agree).
+
+# RFC 7515 A.1-A.3 payload (vectors/rfc7515.json): '{"iss":"joe",\r\n
+# "exp":1300819380,\r\n "http://example.com/is_root":true}'.
+_SELFTEST_PAYLOAD = (
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ")
 
 _SELFTEST_HS_KEY = "0gmNspkRljssLSrldySnYUS-zhtCo5sqeqo_yl7n2XA"
 _SELFTEST_HS_TOKEN = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30."
                       "CM4dD95Nj0vSfMGtDas432AUW1HAo7feCiAbt5Yjuds")
 
+# RFC 7515 A.2 (vectors/rfc7515.json RFC7515-A.2): the primes of its
+# 2048-bit RSA key (e = 65537) and its RS256 signature.
+_SELFTEST_RSA_P = (
+    "4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_5IB3jw3bcxGn6QLvnEtfdUdiYrqBds"
+    "s1l58BQ3KhooKeQTa9AB0Hw_Py5PJdTJNPY8cQn7ouZ2KKDcmnPGBY5t7yLc1QlQ"
+    "5xHdwW1VhvKn-nXqhJTBgIPgtldC-KDV5z-y2XDwGUc")
+_SELFTEST_RSA_Q = (
+    "uQPEfgmVtjL0Uyyx88GZFF1fOunH3-7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHA"
+    "jLYsp1ZSe7zFYHj7C6ul7TjeLQeZD_YwD66t62wDmpe_HlB-TnBA-njbglfIsRLt"
+    "XlnDzQkv5dTltRJ11BKBBypeeF6689rjcJIDEz9RWdc")
+_SELFTEST_RS256 = (
+    "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7"
+    "AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4"
+    "BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K"
+    "0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqv"
+    "hJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrB"
+    "p0igcN_IoypGlUPQGe77Rw")
+
+# RFC 7520 §4.2 (vectors/rfc7520.json RFC7520-4.2): a PS384 signature
+# (MGF1-SHA-384, 48-octet salt) by the RFC 7520 §3.4 key, modulus n.
+_SELFTEST_PS_N = (
+    "n4EPtAOCc9AlkeQHPzHStgAbgs7bTZLwUBZdR8_KuKPEHLd4rHVTeT-O-XV2jRoj"
+    "dNhxJWTDvNd7nqQ0VEiZQHz_AJmSCpMaJMRBSFKrKb2wqVwGU_NsYOYL-QtiWN2l"
+    "bzcEe6XC0dApr5ydQLrHqkHHig3RBordaZ6Aj-oBHqFEHYpPe7Tpe-OfVfHd1E6c"
+    "S6M1FZcD1NNLYD5lFHpPI9bTwJlsde3uhGqC0ZCuEHg8lhzwOHrtIQbS0FVbb9k3"
+    "-tVTU4fg_3L_vniUFAKwuCLqKnS2BYwdq_mzSnbLY7h_qixoR7jig3__kRhuaxwU"
+    "kRz5iaiQkqgc5gHdrNP5zw")
+_SELFTEST_PS_INPUT = (
+    "eyJhbGciOiJQUzM4NCIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhh"
+    "bXBsZSJ9.SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmc"
+    "gb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHl"
+    "vdSBkb24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2h"
+    "lcmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4")
+_SELFTEST_PS384 = (
+    "cu22eBqkYDKgIlTpzDXGvaFfz6WGoz7fUDcfT0kkOy42miAh2qyBzk1xEsnk2IpN"
+    "6-tPid6VrklHkqsGqDqHCdP6O8TTB5dDDItllVo6_1OLPpcbUrhiUSMxbbXUvdvW"
+    "Xzg-UD8biiReQFlfz28zGWVsdiNAUf8ZnyPEgVFn442ZdNqiVJRmBqrYRXe8P_ij"
+    "Q7p8Vdz0TTrxUeT3lm8d9shnr2lfJT8ImUjvAA2Xez2Mlp8cBE5awDzT0qI0n6ui"
+    "P1aCN_2_jLAeQTlqRHtfa64QQSUmFAAjVKPbByi7xho0uTOcbH510a6GYmJUAfmW"
+    "jwZ6oD4ifKo8DYM-X72Eaw")
+
+# RFC 6979 A.2.5, P-256 with SHA-256, message "sample" (vectors/
+# rfc6979.json RFC6979-A.2.5-P-256-SHA-256-sample): private key x as
+# "d", public key (Ux, Uy), and r || s, which fixes k.
+_SELFTEST_ES256_JWK = {
+    "kty": "EC", "crv": "P-256",
+    "x": "YP7UuiVanTHJYet0xjVtaMBJuJI7Yfps5mliLmDyn7Y",
+    "y": "eQP-EAi4vJmkGunpVii8ZPLxsgwtfp9Rd6PClNRGIpk",
+    "d": "ya-p2EW6dRZrXCFXZ7HWk05Qw9s26JsSe4piKxIPZyE"}
+_SELFTEST_ES256 = ("79SLKqy2qP0RQN2c1F6B1p0sh3tWqvmRw00OqE6vNxb3yxyULWV8"
+                   "QdQ2x6G24p9l8-kA27mv9AZNxKsvhDrNqA")
+
+# vectors/es256k.json GENERATED-ES256K-1 (generated for the vector
+# pack, not published): RFC 6979 ES256K over the RFC 7515 payload.
+_SELFTEST_ES256K_JWK = {
+    "kty": "EC", "crv": "secp256k1",
+    "x": "vAB-pds8ruPAWkGXw0jear8QXdnecgTNWKRzn7yxXr4",
+    "y": "jExSVDli-FpY_gbhd1E6ehWEWCP-GXrND9i6xYLH-oI",
+    "d": "1xiMLIycazL4gotDC-h6Yuhslur1DtOEZZQoo09utTA"}
+_SELFTEST_ES256K = ("sMuH5eHHdh0gFZgxE6yTokGSTyXA8Mhx97G2MDsJsSEj2IAfg_Yo"
+                    "HrwkBoeqEnJKTeVceQFeU-n_SjWiOWNJxA")
+
+# RFC 8032 §7.1 TEST 1 and §7.4 "Blank" (vectors/rfc8032.json): secret
+# key as "d", public key as "x", and the signature of the empty message.
+_SELFTEST_ED25519_JWK = {
+    "kty": "OKP", "crv": "Ed25519",
+    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+    "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}
+_SELFTEST_ED25519 = ("5VZDAMNgrHKQhuLMgG6CioSHfx645dl02HPgZSJJAVVfuIIVkKM7r"
+                     "MYeOXAc-bRr0lv18FlbviRlUUFDjnoQCw")
+_SELFTEST_ED448_JWK = {
+    "kty": "OKP", "crv": "Ed448",
+    "x": ("X9dEm1m0Yf0s54fsYWrUah2hNCSFpw4fig6nXYDpZ3jt8SR2m0bHBhvWeD3x5Q9s"
+          "0foavq_oJWGA"),
+    "d": ("bIKlYsuAjRDWMr6JyFE-v2ySnzTd-oyfY8mWDvbjSKNSjIo_zC8ETjmj_FuUSS-P"
+          "Ay51SaIAmPlb")}
+_SELFTEST_ED448 = (
+    "Uzo39rvkVyUfAjwNiPl2ri37UEqEPjTSB0_YI9QaWR8rIz8DT2KCgfL9eiLd1H14"
+    "KMWb0KIb_TmA_w0gKNSxip32PgBsXRwtNFuSXY3AC0EEhS25msXHzdqFMKEToPTb"
+    "thFJ8FpzYyaMcdlYCP8uZSYA")
+
+# The algorithms each family needs; a family whose algorithms are not
+# all registered is reported "not available" (a failure: a build that
+# lacks a family is not the file as published).
+_SELFTEST_FAMILIES = OrderedDict([
+    ("HS", ("HS256", "HS384", "HS512")),
+    ("RS", ("RS256", "RS384", "RS512")),
+    ("PS", ("PS256", "PS384", "PS512")),
+    ("ES", ("ES256", "ES384", "ES512")),
+    ("ES256K", ("ES256K",)),
+    ("Ed25519", ("EdDSA", "Ed25519")),
+    ("Ed448", ("EdDSA", "Ed448")),
+    ("parse_params", ()),
+])   # type: OrderedDict[str, Tuple[str, ...]]
+
+
+class _SelftestUnavailable(Exception):
+    """A family's algorithms are not registered in this build."""
+
+
+def _expect(ok: bool, failure: str) -> None:
+    """Raise AssertionError(failure) unless ``ok`` (kept under -O)."""
+    if not ok:
+        raise AssertionError(failure)
+
+
+def _selftest_need(family: str) -> None:
+    missing = [name for name in _SELFTEST_FAMILIES[family]
+               if name not in _ALGORITHMS]
+    if missing:
+        raise _SelftestUnavailable("%s not registered"
+                                   % ", ".join(missing))
+
+
+def _selftest_verify(key: Key, alg: str, data: bytes,
+                     signature: bytes) -> None:
+    """The known signature verifies; a changed message or signature
+    does not."""
+    public = key.public()
+    _expect(public.verify(alg, data, signature),
+            "%s: the known signature does not verify" % alg)
+    _expect(not public.verify(alg, data + b".", signature),
+            "%s: a signature verified for another message" % alg)
+    changed = signature[:-1] + bytes([signature[-1] ^ 1])
+    _expect(not public.verify(alg, data, changed),
+            "%s: a changed signature verified" % alg)
+
+
+def _selftest_sign(key: Key, alg: str, data: bytes, known: str) -> None:
+    """A deterministic algorithm reproduces ``known`` exactly."""
+    signature = key.sign(alg, data)
+    _expect(_b64u_encode(signature) == known,
+            "%s: the signature differs from the known answer" % alg)
+    _selftest_verify(key, alg, data, signature)
+
 
 def _selftest_hs() -> None:
     # libjwt's HS256 known answer (tests/jwt_hs.c, oct_key_256.json).
+    _selftest_need("HS")
     key = Key.from_jwk({"kty": "oct", "k": _SELFTEST_HS_KEY})
-    assert encode({}, key, "HS256") == _SELFTEST_HS_TOKEN
-    assert decode(_SELFTEST_HS_TOKEN, key, ["HS256"]) == {}
+    _expect(encode({}, key, "HS256") == _SELFTEST_HS_TOKEN,
+            "HS256: the token differs from the known answer")
+    _expect(decode(_SELFTEST_HS_TOKEN, key, ["HS256"]) == {},
+            "HS256: the known token does not decode to {}")
     tampered = _SELFTEST_HS_TOKEN[:-1] + "A"
     try:
         decode(tampered, key, ["HS256"])
@@ -2414,13 +2565,86 @@ def _selftest_hs() -> None:
         raise AssertionError("a tampered HS256 token verified")
 
 
+def _selftest_rsa_key() -> Key:
+    """The RFC 7515 A.2 private key, rebuilt from p and q."""
+    p = _b64u_uint(_SELFTEST_RSA_P, "p")
+    q = _b64u_uint(_SELFTEST_RSA_Q, "q")
+    e = 65537
+
+    # RFC 8017 §3.2: d = e^-1 mod lambda(n), and the CRT values.
+    n = p * q
+    lambda_n = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
+    d = pow(e, -1, lambda_n)
+    members = (("n", n), ("e", e), ("d", d), ("p", p), ("q", q),
+               ("dp", d % (p - 1)), ("dq", d % (q - 1)),
+               ("qi", pow(q, -1, p)))
+    jwk = {"kty": "RSA"}
+    for name, value in members:
+        jwk[name] = _b64u_encode(_int_to_bytes(value))
+    return Key.from_jwk(jwk)
+
+
+def _selftest_rs() -> None:
+    # RFC 7515 A.2: RSASSA-PKCS1-v1_5 is deterministic, so re-signing
+    # must give the published signature byte for byte.
+    _selftest_need("RS")
+    data = ("eyJhbGciOiJSUzI1NiJ9." + _SELFTEST_PAYLOAD).encode("ascii")
+    _selftest_sign(_selftest_rsa_key(), "RS256", data, _SELFTEST_RS256)
+
+
+def _selftest_ps() -> None:
+    # RFC 7520 §4.2: verify a published PS384 signature; then sign with
+    # PS256 (random salt) and verify strictly (salt = hash length).
+    _selftest_need("PS")
+    public = Key.from_jwk({"kty": "RSA", "n": _SELFTEST_PS_N,
+                           "e": "AQAB"})
+    _selftest_verify(public, "PS384", _SELFTEST_PS_INPUT.encode("ascii"),
+                     _b64u_decode(_SELFTEST_PS384, "PS384"))
+
+    key = _selftest_rsa_key()
+    data = _SELFTEST_PAYLOAD.encode("ascii")
+    signature = key.sign("PS256", data)
+    _expect(key.public().verify("PS256", data, signature, strict=True),
+            "PS256: a fresh signature does not verify")
+    _selftest_verify(key, "PS256", data, signature)
+
+
+def _selftest_es() -> None:
+    # RFC 6979 A.2.5: deterministic k, so r and s are exact.
+    _selftest_need("ES")
+    _selftest_sign(Key.from_jwk(_SELFTEST_ES256_JWK), "ES256", b"sample",
+                   _SELFTEST_ES256)
+
+
+def _selftest_es256k() -> None:
+    _selftest_need("ES256K")
+    data = ("eyJhbGciOiJFUzI1NksifQ." + _SELFTEST_PAYLOAD).encode("ascii")
+    _selftest_sign(Key.from_jwk(_SELFTEST_ES256K_JWK), "ES256K", data,
+                   _SELFTEST_ES256K)
+
+
+def _selftest_ed25519() -> None:
+    _selftest_need("Ed25519")
+    _selftest_sign(Key.from_jwk(_SELFTEST_ED25519_JWK), "EdDSA", b"",
+                   _SELFTEST_ED25519)
+
+
+def _selftest_ed448() -> None:
+    _selftest_need("Ed448")
+    _selftest_sign(Key.from_jwk(_SELFTEST_ED448_JWK), "EdDSA", b"",
+                   _SELFTEST_ED448)
+
+
 def _selftest_params() -> None:
     # reference/kamailio-jwt3.md §1.6, rows of the example table.
     params = parse_params("a='x;y';b=\"it's\";c=100;d")
-    assert [(p.name, p.body) for p in params] == [
-        ("a", "x;y"), ("b", "it's"), ("c", "100"), ("d", None)]
-    assert params[2].value() == 100 and params[0].value() == "x;y"
-    assert [p.name for p in parse_params("a=1,b=2")] == ["a"]
+    _expect([(p.name, p.body) for p in params] == [
+        ("a", "x;y"), ("b", "it's"), ("c", "100"), ("d", None)],
+        "parse_params: wrong names or bodies")
+    _expect(params[2].value() == 100 and params[0].value() == "x;y",
+            "parse_params: wrong value types")
+    _expect([p.name for p in parse_params("a=1,b=2")] == ["a"],
+            "parse_params: ',' does not end the list")
     for bad in (" a=1", "a=1;;", "a='it's';b=2"):
         try:
             parse_params(bad)
@@ -2431,19 +2655,31 @@ def _selftest_params() -> None:
 
 _SELFTESTS = [
     ("HS", _selftest_hs),
+    ("RS", _selftest_rs),
+    ("PS", _selftest_ps),
+    ("ES", _selftest_es),
+    ("ES256K", _selftest_es256k),
+    ("Ed25519", _selftest_ed25519),
+    ("Ed448", _selftest_ed448),
     ("parse_params", _selftest_params),
 ]   # type: List[Tuple[str, Callable[[], None]]]
 
 
 def _selftest() -> List[Tuple[str, Optional[str], float]]:
-    """Run every known-answer test: (family, failure or None, seconds)."""
+    """Run every known-answer test: (family, failure or None, seconds).
+
+    Any exception counts as a failure: on an untested interpreter a
+    crash is as telling as a wrong answer.
+    """
     results = []
     for family, test in _SELFTESTS:
         started = time.perf_counter()
         try:
             test()
             failure = None   # type: Optional[str]
-        except (AssertionError, JWTError) as exc:
+        except _SelftestUnavailable as exc:
+            failure = "not available: %s" % exc
+        except Exception as exc:
             failure = "%s: %s" % (type(exc).__name__, exc)
         results.append((family, failure, time.perf_counter() - started))
     return results
@@ -2469,13 +2705,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "selftest":
-        failed = False
+        print("jwt3 %s on %s %s (%s)" % (
+            __version__, sys.implementation.name, ".".join(
+                str(part) for part in sys.version_info[:3]), sys.platform))
+        failures = 0
+        total = 0.0
         for family, failure, seconds in _selftest():
-            print("%-13s %s  %7.1f ms" % (family, "FAIL " + failure
-                                          if failure else "ok",
-                                          seconds * 1000))
-            failed = failed or failure is not None
-        return 1 if failed else 0
+            print("%-12s %-4s %8.1f ms%s" % (
+                family, "FAIL" if failure else "ok", seconds * 1000,
+                "  " + failure if failure else ""), flush=True)
+            failures += failure is not None
+            total += seconds
+        if failures:
+            print("selftest FAILED: %d of %d families" % (failures,
+                                                          len(_SELFTESTS)))
+            return 1
+        print("selftest passed: %d families in %.1f ms" % (len(_SELFTESTS),
+                                                            total * 1000))
+        return 0
     parser.print_help()
     return 2
 
