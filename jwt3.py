@@ -2905,7 +2905,16 @@ def _cli_generate(args: Any) -> int:
     # As the Kamailio generate: a kid header names the key exactly,
     # else the first key that can sign with alg.
     keys = _cli_keys(args.key)
-    key = Module._select(keys, alg, header.get("kid"), "sign")
+    try:
+        key = Module._select(keys, alg, header.get("kid"), "sign")
+    except InvalidKeyError as exc:
+        if "kid" in header and isinstance(keys, KeySet) and all(
+                (key.kid or "").startswith("legacy-") for key in keys):
+            raise _CLIFailure(
+                "%s (a PEM key's kid is %r, as in Kamailio: sign with a"
+                " JWK instead; jwt3 key2jwk makes one whose kid is its"
+                " thumbprint)" % (exc, keys[0].kid)) from None
+        raise
     print(encode(claims, key, alg, header))
     return 0
 
@@ -2926,7 +2935,8 @@ def _cli_verify(args: Any) -> int:
     keys = _cli_keys(args.key)
 
     failed = False
-    for token in _cli_tokens(args.tokens, "verify"):
+    count = 0
+    for count, token in enumerate(_cli_tokens(args.tokens, "verify"), 1):
         try:
             claims = _cli_verify_one(token, keys, alg, expected, leeway)
         except JWTError as exc:
@@ -2935,6 +2945,10 @@ def _cli_verify(args: Any) -> int:
                   flush=True)
             continue
         print(_cli_json(claims), flush=True)
+    # No token at all is a failure: an empty header value piped in must
+    # not pass for a verified one.
+    if not count:
+        raise _CLIFailure("no token to verify")
     return 1 if failed else 0
 
 
@@ -2957,7 +2971,8 @@ def _cli_decode(args: Any) -> int:
     _cli_say("decode", "NOT VERIFIED: the signature is not checked;"
              " nothing shown can be trusted")
     failed = False
-    for token in _cli_tokens(args.tokens, "decode"):
+    count = 0
+    for count, token in enumerate(_cli_tokens(args.tokens, "decode"), 1):
         try:
             decoded = decode_unverified(token)
         except JWTError as exc:
@@ -2968,6 +2983,8 @@ def _cli_decode(args: Any) -> int:
                                      ("header", decoded.header),
                                      ("claims", decoded.claims)]), 2),
               flush=True)
+    if not count:
+        raise _CLIFailure("no token to decode")
     return 1 if failed else 0
 
 
@@ -3149,14 +3166,16 @@ examples:
     "verify": ("verify tokens and print their claims", """\
 TOKEN arguments, or "-" (the default) for one token per line of standard
 input (CRLF and blank lines are fine; no line-length limit). Prints one
-line per token: its claims as JSON, or "INVALID: <reason>". The key is
-the token's kid if the set has it, else the first key usable with ALG.
+line per token: its claims as JSON, or "INVALID: <reason>"; no token at
+all is a failure. The key is the token's kid if the set has it, else the
+first key usable with ALG.
 
 EXPECTED claims use the Kamailio jwt3 rules: 'quoted' must equal a
 string, an unquoted integer must equal an integer, aud may be an array
 holding the value, exp and nbf must be equal integers; a missing claim
-fails. Claims not named (aud included) are not checked. exp and nbf are checked against the clock with LEEWAY seconds
-(default 0); --no-time turns that off (with a warning).
+fails. Claims not named (aud included) are not checked. exp and nbf are
+checked against the clock with LEEWAY seconds (default 0); --no-time
+turns that off (with a warning).
 
 examples:
   jwt3 verify -k es256.json -a ES256 "$TOKEN"

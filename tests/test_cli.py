@@ -372,6 +372,22 @@ def test_pem_and_der_key_strings(cli, tmp_path, alg):
                         out.strip()])[0] == 0
 
 
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
+def test_generate_kid_with_a_pem_key(cli, tmp_path, alg):
+    key = private_key(alg)
+    pem = write(tmp_path / "key.pem", key.to_pem(private=True))
+    code, out, err = cli(["generate", "-k", pem, "-a", alg, "--kid", "x"])
+    assert (code, out) == (1, "")
+    assert "no key with kid 'x' (a PEM key's kid is 'legacy-file'" in err
+    # As the hint says: a JWK from key2jwk, named by its thumbprint.
+    code, jwks, _ = cli(["key2jwk", pem])
+    code, out, err = cli(["generate", "-k", jwks, "-a", alg, "--kid",
+                          key.thumbprint()])
+    assert (code, err) == (0, "")
+    assert jwt3.decode_unverified(out.strip()).header["kid"] == \
+        key.thumbprint()
+
+
 def test_url_key_strings_go_through_the_jwks_client(cli, monkeypatch):
     seen = []
 
@@ -1115,10 +1131,21 @@ def test_text_only_stdin_and_tty_hint(cli, monkeypatch):
     code, out, err = cli(["decode"])
     assert code == 0 and json.loads(out)["claims"] == {"sub": "alice"}
     assert "reading tokens from standard input" in err
-    assert cli(["decode", "-"], stdin=b"")[2].count("\n") == 1
+    assert cli(["decode", "-"], stdin=b"")[0] == 1
 
 
 def test_force_on_a_new_file(cli, tmp_path):
     path = tmp_path / "new.json"
     assert cli(["keygen", "HS256", "-o", path, "--force"])[0] == 0
     assert jwt3.Key.from_jwk(path.read_text()).kty == "oct"
+
+
+@pytest.mark.parametrize("command", ["verify", "decode"])
+def test_no_token_at_all_is_a_failure(cli, hs_key, command):
+    argv = [command] + (["-k", hs_key, "-a", "HS256"]
+                        if command == "verify" else [])
+    for stdin in (b"", b"\r\n\n  \n"):
+        code, out, err = cli(argv, stdin=stdin)
+        assert (code, out) == (1, "")
+        assert err.endswith("jwt3 %s: no token to %s\n" % (command,
+                                                           command))
