@@ -2995,7 +2995,7 @@ def _cli_key_text(key: Key, form: str, private: bool) -> str:
 
 
 def _cli_keygen(args: Any) -> int:
-    if args.out is not None and args.out == args.public_out:
+    if args.out not in (None, "-") and args.out == args.public_out:
         raise _CLIUsage("--out and --public-out name the same file")
     symmetric = _algorithm(args.alg).kty == "oct"
     if symmetric and args.format == "pem":
