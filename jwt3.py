@@ -61,7 +61,9 @@ Sections of this file, in order (each leans only on those before it):
    15. Kamailio claims strings (parse_params)
    16. Kamailio key strings and the jwt3 module layer
    17. Self-test
-   18. Command line
+  18a. Command line: input, output and files
+  18b. Command line: the commands
+  18c. Command line: options and main
 """
 
 import base64
@@ -5953,19 +5955,170 @@ def pv(name: str) -> Union[str, int, None]:
 #
 # Known answers embedded in the file, for people who vendor it into an
 # interpreter nobody has tested: ``python3 jwt3.py selftest``.  Each
-# entry is (family, function); a function raises AssertionError (or any
-# JWTError) when a known answer is not reproduced.
+# entry of _SELFTESTS is (family, function); a function raises
+# AssertionError (or a JWTError) when a known answer is not reproduced,
+# and _SelftestUnavailable when its family's algorithms are not in this
+# build.  Checks use _expect, not assert, so ``python -O`` keeps them.
+#
+# The data are kept small: where a known answer needs an RSA key, the
+# RFC 7515 A.2 key is rebuilt from its primes p and q.  Every value is
+# copied from the vector file named in its comment (tests/
+# test_selftest.py checks that they still agree).
+
+# RFC 7515 A.1-A.3 payload (vectors/rfc7515.json): '{"iss":"joe",\r\n
+# "exp":1300819380,\r\n "http://example.com/is_root":true}'.
+_SELFTEST_PAYLOAD = (
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ")
 
 _SELFTEST_HS_KEY = "0gmNspkRljssLSrldySnYUS-zhtCo5sqeqo_yl7n2XA"
 _SELFTEST_HS_TOKEN = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30."
                       "CM4dD95Nj0vSfMGtDas432AUW1HAo7feCiAbt5Yjuds")
 
+# RFC 7515 A.2 (vectors/rfc7515.json RFC7515-A.2): the primes of its
+# 2048-bit RSA key (e = 65537) and its RS256 signature.
+_SELFTEST_RSA_P = (
+    "4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_5IB3jw3bcxGn6QLvnEtfdUdiYrqBds"
+    "s1l58BQ3KhooKeQTa9AB0Hw_Py5PJdTJNPY8cQn7ouZ2KKDcmnPGBY5t7yLc1QlQ"
+    "5xHdwW1VhvKn-nXqhJTBgIPgtldC-KDV5z-y2XDwGUc")
+_SELFTEST_RSA_Q = (
+    "uQPEfgmVtjL0Uyyx88GZFF1fOunH3-7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHA"
+    "jLYsp1ZSe7zFYHj7C6ul7TjeLQeZD_YwD66t62wDmpe_HlB-TnBA-njbglfIsRLt"
+    "XlnDzQkv5dTltRJ11BKBBypeeF6689rjcJIDEz9RWdc")
+_SELFTEST_RS256 = (
+    "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7"
+    "AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4"
+    "BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K"
+    "0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqv"
+    "hJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrB"
+    "p0igcN_IoypGlUPQGe77Rw")
+
+# RFC 7520 §4.2 (vectors/rfc7520.json RFC7520-4.2): a PS384 signature
+# (MGF1-SHA-384, 48-octet salt) by the RFC 7520 §3.4 key, modulus n.
+_SELFTEST_PS_N = (
+    "n4EPtAOCc9AlkeQHPzHStgAbgs7bTZLwUBZdR8_KuKPEHLd4rHVTeT-O-XV2jRoj"
+    "dNhxJWTDvNd7nqQ0VEiZQHz_AJmSCpMaJMRBSFKrKb2wqVwGU_NsYOYL-QtiWN2l"
+    "bzcEe6XC0dApr5ydQLrHqkHHig3RBordaZ6Aj-oBHqFEHYpPe7Tpe-OfVfHd1E6c"
+    "S6M1FZcD1NNLYD5lFHpPI9bTwJlsde3uhGqC0ZCuEHg8lhzwOHrtIQbS0FVbb9k3"
+    "-tVTU4fg_3L_vniUFAKwuCLqKnS2BYwdq_mzSnbLY7h_qixoR7jig3__kRhuaxwU"
+    "kRz5iaiQkqgc5gHdrNP5zw")
+_SELFTEST_PS_INPUT = (
+    "eyJhbGciOiJQUzM4NCIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhh"
+    "bXBsZSJ9.SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmc"
+    "gb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHl"
+    "vdSBkb24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2h"
+    "lcmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4")
+_SELFTEST_PS384 = (
+    "cu22eBqkYDKgIlTpzDXGvaFfz6WGoz7fUDcfT0kkOy42miAh2qyBzk1xEsnk2IpN"
+    "6-tPid6VrklHkqsGqDqHCdP6O8TTB5dDDItllVo6_1OLPpcbUrhiUSMxbbXUvdvW"
+    "Xzg-UD8biiReQFlfz28zGWVsdiNAUf8ZnyPEgVFn442ZdNqiVJRmBqrYRXe8P_ij"
+    "Q7p8Vdz0TTrxUeT3lm8d9shnr2lfJT8ImUjvAA2Xez2Mlp8cBE5awDzT0qI0n6ui"
+    "P1aCN_2_jLAeQTlqRHtfa64QQSUmFAAjVKPbByi7xho0uTOcbH510a6GYmJUAfmW"
+    "jwZ6oD4ifKo8DYM-X72Eaw")
+
+# RFC 6979 A.2.5, P-256 with SHA-256, message "sample" (vectors/
+# rfc6979.json RFC6979-A.2.5-P-256-SHA-256-sample): private key x as
+# "d", public key (Ux, Uy), and r || s, which fixes k.
+_SELFTEST_ES256_JWK = {
+    "kty": "EC", "crv": "P-256",
+    "x": "YP7UuiVanTHJYet0xjVtaMBJuJI7Yfps5mliLmDyn7Y",
+    "y": "eQP-EAi4vJmkGunpVii8ZPLxsgwtfp9Rd6PClNRGIpk",
+    "d": "ya-p2EW6dRZrXCFXZ7HWk05Qw9s26JsSe4piKxIPZyE"}
+_SELFTEST_ES256 = ("79SLKqy2qP0RQN2c1F6B1p0sh3tWqvmRw00OqE6vNxb3yxyULWV8"
+                   "QdQ2x6G24p9l8-kA27mv9AZNxKsvhDrNqA")
+
+# vectors/es256k.json GENERATED-ES256K-1 (generated for the vector
+# pack, not published): RFC 6979 ES256K over the RFC 7515 payload.
+_SELFTEST_ES256K_JWK = {
+    "kty": "EC", "crv": "secp256k1",
+    "x": "vAB-pds8ruPAWkGXw0jear8QXdnecgTNWKRzn7yxXr4",
+    "y": "jExSVDli-FpY_gbhd1E6ehWEWCP-GXrND9i6xYLH-oI",
+    "d": "1xiMLIycazL4gotDC-h6Yuhslur1DtOEZZQoo09utTA"}
+_SELFTEST_ES256K = ("sMuH5eHHdh0gFZgxE6yTokGSTyXA8Mhx97G2MDsJsSEj2IAfg_Yo"
+                    "HrwkBoeqEnJKTeVceQFeU-n_SjWiOWNJxA")
+
+# RFC 8032 §7.1 TEST 1 and §7.4 "Blank" (vectors/rfc8032.json): secret
+# key as "d", public key as "x", and the signature of the empty message.
+_SELFTEST_ED25519_JWK = {
+    "kty": "OKP", "crv": "Ed25519",
+    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+    "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}
+_SELFTEST_ED25519 = ("5VZDAMNgrHKQhuLMgG6CioSHfx645dl02HPgZSJJAVVfuIIVkKM7r"
+                     "MYeOXAc-bRr0lv18FlbviRlUUFDjnoQCw")
+_SELFTEST_ED448_JWK = {
+    "kty": "OKP", "crv": "Ed448",
+    "x": ("X9dEm1m0Yf0s54fsYWrUah2hNCSFpw4fig6nXYDpZ3jt8SR2m0bHBhvWeD3x5Q9s"
+          "0foavq_oJWGA"),
+    "d": ("bIKlYsuAjRDWMr6JyFE-v2ySnzTd-oyfY8mWDvbjSKNSjIo_zC8ETjmj_FuUSS-P"
+          "Ay51SaIAmPlb")}
+_SELFTEST_ED448 = (
+    "Uzo39rvkVyUfAjwNiPl2ri37UEqEPjTSB0_YI9QaWR8rIz8DT2KCgfL9eiLd1H14"
+    "KMWb0KIb_TmA_w0gKNSxip32PgBsXRwtNFuSXY3AC0EEhS25msXHzdqFMKEToPTb"
+    "thFJ8FpzYyaMcdlYCP8uZSYA")
+
+# The algorithms each family needs; a family whose algorithms are not
+# all registered is reported "not available" (a failure: a build that
+# lacks a family is not the file as published).
+_SELFTEST_FAMILIES = OrderedDict([
+    ("HS", ("HS256", "HS384", "HS512")),
+    ("RS", ("RS256", "RS384", "RS512")),
+    ("PS", ("PS256", "PS384", "PS512")),
+    ("ES", ("ES256", "ES384", "ES512")),
+    ("ES256K", ("ES256K",)),
+    ("Ed25519", ("EdDSA", "Ed25519")),
+    ("Ed448", ("EdDSA", "Ed448")),
+    ("parse_params", ()),
+])   # type: OrderedDict[str, Tuple[str, ...]]
+
+
+class _SelftestUnavailable(Exception):
+    """A family's algorithms are not registered in this build."""
+
+
+def _expect(ok: bool, failure: str) -> None:
+    """Raise AssertionError(failure) unless ``ok`` (kept under -O)."""
+    if not ok:
+        raise AssertionError(failure)
+
+
+def _selftest_need(family: str) -> None:
+    missing = [name for name in _SELFTEST_FAMILIES[family]
+               if name not in _ALGORITHMS]
+    if missing:
+        raise _SelftestUnavailable("%s not registered"
+                                   % ", ".join(missing))
+
+
+def _selftest_verify(key: Key, alg: str, data: bytes,
+                     signature: bytes) -> None:
+    """The known signature verifies; a changed message or signature
+    does not."""
+    public = key.public()
+    _expect(public.verify(alg, data, signature),
+            "%s: the known signature does not verify" % alg)
+    _expect(not public.verify(alg, data + b".", signature),
+            "%s: a signature verified for another message" % alg)
+    changed = signature[:-1] + bytes([signature[-1] ^ 1])
+    _expect(not public.verify(alg, data, changed),
+            "%s: a changed signature verified" % alg)
+
+
+def _selftest_sign(key: Key, alg: str, data: bytes, known: str) -> None:
+    """A deterministic algorithm reproduces ``known`` exactly."""
+    signature = key.sign(alg, data)
+    _expect(_b64u_encode(signature) == known,
+            "%s: the signature differs from the known answer" % alg)
+    _selftest_verify(key, alg, data, signature)
+
 
 def _selftest_hs() -> None:
     # libjwt's HS256 known answer (tests/jwt_hs.c, oct_key_256.json).
+    _selftest_need("HS")
     key = Key.from_jwk({"kty": "oct", "k": _SELFTEST_HS_KEY})
-    assert encode({}, key, "HS256") == _SELFTEST_HS_TOKEN
-    assert decode(_SELFTEST_HS_TOKEN, key, ["HS256"]) == {}
+    _expect(encode({}, key, "HS256") == _SELFTEST_HS_TOKEN,
+            "HS256: the token differs from the known answer")
+    _expect(decode(_SELFTEST_HS_TOKEN, key, ["HS256"]) == {},
+            "HS256: the known token does not decode to {}")
     tampered = _SELFTEST_HS_TOKEN[:-1] + "A"
     try:
         decode(tampered, key, ["HS256"])
@@ -5975,13 +6128,86 @@ def _selftest_hs() -> None:
         raise AssertionError("a tampered HS256 token verified")
 
 
+def _selftest_rsa_key() -> Key:
+    """The RFC 7515 A.2 private key, rebuilt from p and q."""
+    p = _b64u_uint(_SELFTEST_RSA_P, "p")
+    q = _b64u_uint(_SELFTEST_RSA_Q, "q")
+    e = 65537
+
+    # RFC 8017 §3.2: d = e^-1 mod lambda(n), and the CRT values.
+    n = p * q
+    lambda_n = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
+    d = pow(e, -1, lambda_n)
+    members = (("n", n), ("e", e), ("d", d), ("p", p), ("q", q),
+               ("dp", d % (p - 1)), ("dq", d % (q - 1)),
+               ("qi", pow(q, -1, p)))
+    jwk = {"kty": "RSA"}
+    for name, value in members:
+        jwk[name] = _b64u_encode(_int_to_bytes(value))
+    return Key.from_jwk(jwk)
+
+
+def _selftest_rs() -> None:
+    # RFC 7515 A.2: RSASSA-PKCS1-v1_5 is deterministic, so re-signing
+    # must give the published signature byte for byte.
+    _selftest_need("RS")
+    data = ("eyJhbGciOiJSUzI1NiJ9." + _SELFTEST_PAYLOAD).encode("ascii")
+    _selftest_sign(_selftest_rsa_key(), "RS256", data, _SELFTEST_RS256)
+
+
+def _selftest_ps() -> None:
+    # RFC 7520 §4.2: verify a published PS384 signature; then sign with
+    # PS256 (random salt) and verify strictly (salt = hash length).
+    _selftest_need("PS")
+    public = Key.from_jwk({"kty": "RSA", "n": _SELFTEST_PS_N,
+                           "e": "AQAB"})
+    _selftest_verify(public, "PS384", _SELFTEST_PS_INPUT.encode("ascii"),
+                     _b64u_decode(_SELFTEST_PS384, "PS384"))
+
+    key = _selftest_rsa_key()
+    data = _SELFTEST_PAYLOAD.encode("ascii")
+    signature = key.sign("PS256", data)
+    _expect(key.public().verify("PS256", data, signature, strict=True),
+            "PS256: a fresh signature does not verify")
+    _selftest_verify(key, "PS256", data, signature)
+
+
+def _selftest_es() -> None:
+    # RFC 6979 A.2.5: deterministic k, so r and s are exact.
+    _selftest_need("ES")
+    _selftest_sign(Key.from_jwk(_SELFTEST_ES256_JWK), "ES256", b"sample",
+                   _SELFTEST_ES256)
+
+
+def _selftest_es256k() -> None:
+    _selftest_need("ES256K")
+    data = ("eyJhbGciOiJFUzI1NksifQ." + _SELFTEST_PAYLOAD).encode("ascii")
+    _selftest_sign(Key.from_jwk(_SELFTEST_ES256K_JWK), "ES256K", data,
+                   _SELFTEST_ES256K)
+
+
+def _selftest_ed25519() -> None:
+    _selftest_need("Ed25519")
+    _selftest_sign(Key.from_jwk(_SELFTEST_ED25519_JWK), "EdDSA", b"",
+                   _SELFTEST_ED25519)
+
+
+def _selftest_ed448() -> None:
+    _selftest_need("Ed448")
+    _selftest_sign(Key.from_jwk(_SELFTEST_ED448_JWK), "EdDSA", b"",
+                   _SELFTEST_ED448)
+
+
 def _selftest_params() -> None:
     # reference/kamailio-jwt3.md §1.6, rows of the example table.
     params = parse_params("a='x;y';b=\"it's\";c=100;d")
-    assert [(p.name, p.body) for p in params] == [
-        ("a", "x;y"), ("b", "it's"), ("c", "100"), ("d", None)]
-    assert params[2].value() == 100 and params[0].value() == "x;y"
-    assert [p.name for p in parse_params("a=1,b=2")] == ["a"]
+    _expect([(p.name, p.body) for p in params] == [
+        ("a", "x;y"), ("b", "it's"), ("c", "100"), ("d", None)],
+        "parse_params: wrong names or bodies")
+    _expect(params[2].value() == 100 and params[0].value() == "x;y",
+            "parse_params: wrong value types")
+    _expect([p.name for p in parse_params("a=1,b=2")] == ["a"],
+            "parse_params: ',' does not end the list")
     for bad in (" a=1", "a=1;;", "a='it's';b=2"):
         try:
             parse_params(bad)
@@ -5992,53 +6218,809 @@ def _selftest_params() -> None:
 
 _SELFTESTS = [
     ("HS", _selftest_hs),
+    ("RS", _selftest_rs),
+    ("PS", _selftest_ps),
+    ("ES", _selftest_es),
+    ("ES256K", _selftest_es256k),
+    ("Ed25519", _selftest_ed25519),
+    ("Ed448", _selftest_ed448),
     ("parse_params", _selftest_params),
 ]   # type: List[Tuple[str, Callable[[], None]]]
 
 
 def _selftest() -> List[Tuple[str, Optional[str], float]]:
-    """Run every known-answer test: (family, failure or None, seconds)."""
+    """Run every known-answer test: (family, failure or None, seconds).
+
+    Any exception counts as a failure: on an untested interpreter a
+    crash is as telling as a wrong answer.
+    """
     results = []
     for family, test in _SELFTESTS:
         started = time.perf_counter()
         try:
             test()
             failure = None   # type: Optional[str]
-        except (AssertionError, JWTError) as exc:
+        except _SelftestUnavailable as exc:
+            failure = "not available: %s" % exc
+        except Exception as exc:
             failure = "%s: %s" % (type(exc).__name__, exc)
         results.append((family, failure, time.perf_counter() - started))
     return results
 
 
-# ---- 18. Command line ----
+# ---- 18a. Command line: input, output and files ----
+#
+# The ``jwt3`` command does nothing the library cannot: each subcommand
+# is a few calls to the API above.  Results go to stdout, diagnostics to
+# stderr.  Exit status: 0 success, 1 failure, 2 usage error (see main).
+
+_cli_clock = time.time      # the CLI's clock (tests replace it)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """The ``jwt3`` command.  Exit status: 0 success, 1 failure, 2 usage.
+class _CLIFailure(Exception):
+    """The command failed; the message is for the user (exit 1)."""
 
-    Examples::
 
-        python3 jwt3.py selftest
+class _CLIUsage(Exception):
+    """The command line is wrong; the message is for the user (exit 2)."""
+
+
+def _cli_say(command: str, message: str) -> None:
+    """One diagnostic line on stderr."""
+    text = " ".join(str(message).split("\n"))
+    print("jwt3 %s: %s" % (command, text), file=sys.stderr)
+
+
+def _cli_json(value: Any, indent: Optional[int] = None) -> str:
+    """JSON text for stdout: UTF-8 as is, or \\u escapes if stdout's
+    encoding cannot carry it (the value is the same JSON either way)."""
+    separators = (",", ": ") if indent else (",", ":")
+    text = json.dumps(value, ensure_ascii=False, indent=indent,
+                      separators=separators)
+    try:
+        text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(value, indent=indent, separators=separators)
+    return text
+
+
+def _cli_stdin() -> Any:
+    """Standard input as a binary stream (or text, if that is all)."""
+    stream = sys.stdin
+    if stream is None:
+        raise _CLIFailure("standard input is closed")
+    return getattr(stream, "buffer", stream)
+
+
+def _cli_read(path: str, what: str = "file") -> bytes:
+    """The bytes of ``path`` ("-": standard input), at most 1 MiB."""
+    try:
+        if path == "-":
+            data = _cli_stdin().read(_KEY_FILE_MAX + 1)
+            if isinstance(data, str):
+                data = data.encode("utf-8", "surrogateescape")
+            path = "standard input"
+        else:
+            with open(path, "rb") as f:
+                data = f.read(_KEY_FILE_MAX + 1)
+    except OSError as exc:
+        raise _CLIFailure("cannot read %s %s: %s" % (
+            what, path, exc.strerror or exc)) from None
+    except ValueError as exc:      # embedded NUL, closed stream...
+        raise _CLIFailure("cannot read %s %r: %s" % (what, path, exc)) \
+            from None
+    if len(data) > _KEY_FILE_MAX:
+        raise _CLIFailure("%s: larger than %d bytes" % (path,
+                                                        _KEY_FILE_MAX))
+    return bytes(data)
+
+
+def _cli_tokens(arguments: Sequence[str], command: str) -> Iterator[str]:
+    """The tokens named on the command line, where "-" (or no token at
+    all) stands for one token per line of standard input.
+
+    Lines end in LF or CRLF and have no length limit (the token size
+    bound of decode applies); blank lines are skipped.
     """
+    for argument in arguments or ["-"]:
+        if argument != "-":
+            yield argument.strip(" \t\r\n")
+            continue
+        stream = _cli_stdin()
+        if not arguments and getattr(stream, "isatty", lambda: False)():
+            _cli_say(command, "reading tokens from standard input, one"
+                     " per line (end with Ctrl-D)")
+        lines = iter(stream)
+        while True:
+            try:
+                line = next(lines)
+            except StopIteration:
+                break
+            except (OSError, ValueError) as exc:
+                raise _CLIFailure("cannot read standard input: %s" % (
+                    getattr(exc, "strerror", None) or exc)) from None
+            if isinstance(line, bytes):
+                line = line.decode("ascii", "replace")
+            token = line.strip()
+            if token:
+                yield token
+
+
+def _cli_write(path: str, data: str, private: bool, force: bool) -> None:
+    """Write ``data`` to a new file; mode 0600 if ``private``.
+
+    The file is created with O_EXCL, so an existing file (or a symlink
+    planted in its place) is never written through; ``force`` removes
+    the old file first, so the new one still gets the new mode.
+    """
+    if force:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise _CLIFailure("cannot replace %s: %s"
+                              % (path, exc.strerror or exc)) from None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY",
+                                                           0)
+    try:
+        fd = os.open(path, flags, 0o600 if private else 0o644)
+    except FileExistsError:
+        raise _CLIFailure("%s exists (use --force to replace it)"
+                          % path) from None
+    except (OSError, ValueError) as exc:
+        raise _CLIFailure("cannot create %s: %s" % (
+            path, getattr(exc, "strerror", None) or exc)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8"))
+    except OSError as exc:
+        os.unlink(path)
+        raise _CLIFailure("cannot write %s: %s"
+                          % (path, exc.strerror or exc)) from None
+
+
+def _cli_keys(key_string: str) -> Any:
+    """The keys of a Kamailio key string: a KeySet, or the remote JWK
+    Set client of a URL (DESIGN §5 lists the rules)."""
+    return Module()._keys(key_string)
+
+
+def _cli_keyset(keys: Any) -> KeySet:
+    """The KeySet of ``_cli_keys``'s result (fetching a remote set)."""
+    return keys if isinstance(keys, KeySet) else keys.keys()
+
+
+def _cli_params(texts: Sequence[str], what: str, raw: Tuple[str, ...],
+                into: Dict[str, Any]) -> None:
+    """Add the params of each claims/headers string to ``into``; a name
+    given twice, in one string or across several, is an error."""
+    for text in texts:
+        try:
+            values = _param_values(text, what, raw)
+        except MalformedError as exc:
+            raise _CLIUsage(str(exc)) from None
+        for name, value in values.items():
+            _cli_add(into, name, value, what)
+
+
+def _cli_add(into: Dict[str, Any], name: str, value: Any,
+             what: str) -> None:
+    if name in into:
+        raise _CLIUsage("%s: %r given twice" % (what, name[:32]))
+    into[name] = value
+
+
+_CLI_SAFE_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\Z")
+
+
+def _cli_file_stem(key: Key, command: str) -> str:
+    """The kid if it makes a safe file name, else the thumbprint."""
+    kid = key.kid
+    if kid is not None and _CLI_SAFE_NAME_RE.match(kid) \
+            and ".." not in kid:
+        return str(kid)
+    thumbprint = key.thumbprint()
+    if kid is not None:
+        _cli_say(command, "kid %r is not a safe file name (letters,"
+                 " digits, '.', '_', '-'; no '..'): naming the file by"
+                 " its thumbprint %s" % (kid[:64], thumbprint))
+    return thumbprint
+
+
+# ---- 18b. Command line: the commands ----
+
+
+def _cli_generate(args: Any) -> int:
+    alg = args.alg
+    claims = {}    # type: Dict[str, Any]
+    _cli_params(args.claims, "claims", (), claims)
+    if args.json is not None:
+        try:
+            extra = _json_loads(args.json, "--json")
+        except MalformedError as exc:
+            raise _CLIUsage(str(exc)) from None
+        for name, value in extra.items():
+            _cli_add(claims, name, value, "claims")
+
+    # libjwt's builder sets iat to now; exp and nbf are offsets from it.
+    now = int(_cli_clock())
+    if not args.no_iat:
+        if "iat" in claims:
+            raise _CLIUsage("claims: 'iat' is set to now (pass --no-iat"
+                            " to give your own)")
+        claims["iat"] = now
+    for name, offset in (("exp", args.exp), ("nbf", args.nbf)):
+        if offset is not None:
+            _cli_add(claims, name, now + offset, "claims")
+
+    header = {}    # type: Dict[str, Any]
+    _cli_params(args.headers, "headers", ("kid",), header)
+    if args.kid is not None:
+        _cli_add(header, "kid", args.kid, "headers")
+    for name in ("alg", "crit", "b64"):
+        if name in header:
+            raise _CLIUsage("headers: %r cannot be set (alg comes from"
+                            " -a; crit and b64 are not supported)" % name)
+
+    # As the Kamailio generate: a kid header names the key exactly,
+    # else the first key that can sign with alg.
+    keys = _cli_keys(args.key)
+    try:
+        key = Module._select(keys, alg, header.get("kid"), "sign")
+    except InvalidKeyError as exc:
+        if "kid" in header and isinstance(keys, KeySet) and all(
+                (key.kid or "").startswith("legacy-") for key in keys):
+            raise _CLIFailure(
+                "%s (a PEM key's kid is %r, as in Kamailio: sign with a"
+                " JWK instead; jwt3 key2jwk makes one whose kid is its"
+                " thumbprint)" % (exc, keys[0].kid)) from None
+        raise
+    print(encode(claims, key, alg, header))
+    return 0
+
+
+def _cli_verify(args: Any) -> int:
+    alg = args.alg
+    expected = []   # type: List[Param]
+    for text in args.claims:
+        try:
+            expected.extend(param for param in parse_params(text)
+                            if param.name and param.body)
+        except MalformedError as exc:
+            raise _CLIUsage("claims: %s" % exc) from None
+    leeway = None if args.no_time else args.leeway   # type: Optional[int]
+    if leeway is None:
+        _cli_say("verify", "warning: --no-time: exp and nbf are not"
+                 " checked")
+    keys = _cli_keys(args.key)
+
+    failed = False
+    count = 0
+    for count, token in enumerate(_cli_tokens(args.tokens, "verify"), 1):
+        try:
+            claims = _cli_verify_one(token, keys, alg, expected, leeway)
+        except JWTError as exc:
+            failed = True
+            print("INVALID: %s" % " ".join(str(exc).split("\n")),
+                  flush=True)
+            continue
+        print(_cli_json(claims), flush=True)
+    # No token at all is a failure: an empty header value piped in must
+    # not pass for a verified one.
+    if not count:
+        raise _CLIFailure("no token to verify")
+    return 1 if failed else 0
+
+
+def _cli_verify_one(token: str, keys: Any, alg: str,
+                    expected: List[Param], leeway: Optional[int]
+                    ) -> Dict[str, Any]:
+    """The claims of a valid token, as the Kamailio verify checks it."""
+    header = _parse_header(_split_token(token)[0])
+    if header["alg"] != alg:
+        raise AlgorithmNotAllowedError("token alg %r is not %s"
+                                       % (header["alg"][:32], alg))
+    key = Module._select(keys, alg, header.get("kid"), "verify")
+    decoded = _decode(token, key, (alg,), leeway, _cli_clock(), None,
+                      None, None, (), None, False, False)
+    _check_expected(decoded.claims, expected)
+    return decoded.claims
+
+
+def _cli_decode(args: Any) -> int:
+    _cli_say("decode", "NOT VERIFIED: the signature is not checked;"
+             " nothing shown can be trusted")
+    failed = False
+    count = 0
+    for count, token in enumerate(_cli_tokens(args.tokens, "decode"), 1):
+        try:
+            decoded = decode_unverified(token)
+        except JWTError as exc:
+            failed = True
+            _cli_say("decode", str(exc))
+            continue
+        print(_cli_json(OrderedDict([("verified", False),
+                                     ("header", decoded.header),
+                                     ("claims", decoded.claims)]), 2),
+              flush=True)
+    if not count:
+        raise _CLIFailure("no token to decode")
+    return 1 if failed else 0
+
+
+def _cli_key_text(key: Key, form: str, private: bool) -> str:
+    if form == "pem":
+        return key.to_pem(private)
+    return _cli_json(key.to_jwk(private), 2) + "\n"
+
+
+def _cli_keygen(args: Any) -> int:
+    if args.out not in (None, "-") and args.out == args.public_out:
+        raise _CLIUsage("--out and --public-out name the same file")
+    symmetric = _algorithm(args.alg).kty == "oct"
+    if symmetric and args.format == "pem":
+        raise _CLIUsage("%s keys have no PEM form: use --format jwk"
+                        % args.alg)
+    if symmetric and args.public_out is not None:
+        raise _CLIUsage("an HMAC key has no public half (its secret is"
+                        " the key)")
+    for path in (args.out, args.public_out):
+        if path not in (None, "-") and not args.force \
+                and os.path.lexists(path):
+            raise _CLIFailure("%s exists (use --force to replace it)"
+                              % path)
+
+    try:
+        key = generate_key(args.alg, bits=args.bits, crv=args.crv,
+                           kid=args.kid)
+    except ValueError as exc:
+        raise _CLIUsage(str(exc)) from None
+    for path, private in ((args.out, True), (args.public_out, False)):
+        if path is None and not private:
+            continue
+        text = _cli_key_text(key, args.format, private)
+        if path in (None, "-"):
+            sys.stdout.write(text)
+        else:
+            _cli_write(path, text, private, args.force)
+            _cli_say("keygen", "wrote the %s %s key (kid %s) to %s" % (
+                "private" if private else "public", args.alg, key.kid,
+                path))
+    return 0
+
+
+def _cli_key2jwk(args: Any) -> int:
+    keys = []   # type: List[Key]
+    for path in args.files:
+        data = _cli_read(path, "key file")
+        # No HMAC fallback (libjwt's key2jwk turns any unparseable file,
+        # a corrupt PEM included, into an oct key made of its bytes).
+        if not (data.startswith(b"\x30") or b"-----BEGIN" in data
+                or data.lstrip().startswith(b"{")):
+            raise _CLIFailure("%s: not a PEM, DER or JWK key (jwt3 never"
+                              " makes an HMAC secret of a file)" % path)
+        try:
+            found = load_keys(data)
+        except JWTError as exc:
+            raise _CLIFailure("%s: %s" % (path, exc)) from None
+        for key in found:
+            kid = key.kid
+            if args.no_kid:
+                kid = None
+            elif kid is None:
+                kid = key.thumbprint()
+            keys.append(Key(key._material, kid=kid, alg=key.alg,
+                            use=key.use, key_ops=key.key_ops))
+
+    private = not args.public
+    if not private and any(key.kty == "oct" for key in keys):
+        _cli_say("key2jwk", "oct keys left out: an HMAC secret has no"
+                 " public form")
+    jwks = KeySet(keys).to_jwks(private)
+    text = _cli_json(jwks, 2) + "\n"
+    if args.out in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        secret = private and any(key.is_private for key in keys)
+        _cli_write(args.out, text, secret, args.force)
+    return 0
+
+
+def _cli_jwk2key(args: Any) -> int:
+    data = _cli_read(args.file, "JWK file")
+    try:
+        keyset = KeySet.from_jwks(data)
+    except JWTError as exc:
+        raise _CLIFailure("%s: %s" % (args.file, exc)) from None
+    for index, reason in keyset.skipped:
+        _cli_say("jwk2key", "entry %d skipped: %s" % (index, reason))
+    if not os.path.isdir(args.out):
+        raise _CLIFailure("%s is not a directory" % args.out)
+
+    written = []    # type: List[str]
+    failed = False
+    for key in keyset:
+        if key.kty == "oct":
+            _cli_say("jwk2key", "oct key%s skipped: an HMAC secret has no"
+                     " PEM form" % ("" if key.kid is None
+                                    else " %r" % key.kid[:64]))
+            continue
+        private = key.is_private and not args.public
+        name = "%s.%s%s.pem" % (_cli_file_stem(key, "jwk2key"),
+                                key.kty.lower(), "" if private else "_pub")
+        path = os.path.join(args.out, name)
+        try:
+            if name in written:
+                raise _CLIFailure("%s: two keys would share this name"
+                                  % path)
+            _cli_write(path, key.to_pem(private), private, args.force)
+        except _CLIFailure as exc:
+            _cli_say("jwk2key", str(exc))
+            failed = True
+            continue
+        written.append(name)
+        print(path)
+    if not written and not failed:
+        _cli_say("jwk2key", "no key written")
+    return 1 if failed or not written else 0
+
+
+def _cli_thumbprint(args: Any) -> int:
+    for key in _cli_keyset(_cli_keys(args.key)):
+        print(key.thumbprint(args.hash))
+    return 0
+
+
+def _cli_selftest(args: Any) -> int:
+    print("jwt3 %s on %s %s (%s)" % (
+        __version__, sys.implementation.name, ".".join(
+            str(part) for part in sys.version_info[:3]), sys.platform))
+    failures = 0
+    total = 0.0
+    for family, failure, seconds in _selftest():
+        print("%-12s %-4s %8.1f ms%s" % (
+            family, "FAIL" if failure else "ok", seconds * 1000,
+            "  " + failure if failure else ""), flush=True)
+        failures += failure is not None
+        total += seconds
+    if failures:
+        print("selftest FAILED: %d of %d families" % (failures,
+                                                      len(_SELFTESTS)))
+        return 1
+    print("selftest passed: %d families in %.1f ms" % (len(_SELFTESTS),
+                                                        total * 1000))
+    return 0
+
+
+# ---- 18c. Command line: options and main ----
+
+_CLI_EXIT_STATUS = """\
+exit status:
+  0  success
+  1  failure: a key, token, file or claim was refused (verify: at
+     least one token invalid; selftest: a family failed)
+  2  usage error: unknown command or option, bad option value, unknown
+     algorithm, claims or headers string that does not parse, a name
+     given twice
+"""
+
+_CLI_HELP = {
+    "generate": ("sign claims into a token", """\
+claims and headers use the Kamailio jwt3 grammar: name=value;name2='str'
+(a quoted value is a string; an unquoted integer is a number). -c and -H
+may be repeated; --json adds typed values (booleans, objects, arrays).
+A name given twice, in any of them, is an error. iat is set to now
+unless --no-iat; --exp and --nbf are seconds from now. A kid header
+(-H "kid=..." or --kid) picks the key of that kid from a JWK Set; else
+the first key that can sign with ALG is used.
+
+KEY is a Kamailio key string: a PEM file, a JWK/JWK Set file (name
+ending in .json), inline JWK or PEM text, or an http(s) JWK Set URL.
+
+examples:
+  jwt3 keygen ES256 --out es256.json
+  jwt3 generate -k es256.json -a ES256 -c "sub='alice';index=100" --exp 300
+  jwt3 generate -k es256.json -a ES256 -H "typ=passport;ppt=shaken" \\
+      --json '{"orig": {"tn": "12155550121"}, "dest": {"tn": ["12155550131"]}}'
+"""),
+    "verify": ("verify tokens and print their claims", """\
+TOKEN arguments, or "-" (the default) for one token per line of standard
+input (CRLF and blank lines are fine; no line-length limit). Prints one
+line per token: its claims as JSON, or "INVALID: <reason>"; no token at
+all is a failure. The key is the token's kid if the set has it, else the
+first key usable with ALG.
+
+EXPECTED claims use the Kamailio jwt3 rules: 'quoted' must equal a
+string, an unquoted integer must equal an integer, aud may be an array
+holding the value, exp and nbf must be equal integers; a missing claim
+fails. Claims not named (aud included) are not checked. exp and nbf are
+checked against the clock with LEEWAY seconds (default 0); --no-time
+turns that off (with a warning).
+
+examples:
+  jwt3 verify -k es256.json -a ES256 "$TOKEN"
+  jwt3 verify -k es256.json -a ES256 -c "sub='alice'" -l 30 "$TOKEN"
+  jwt3 verify -k https://issuer.example/jwks.json -a RS256 - < tokens.txt
+"""),
+    "decode": ("show a token's header and claims, NOT verified", """\
+Prints {"verified": false, "header": ..., "claims": ...} for each token
+(TOKEN arguments, or one per line of standard input for "-", the
+default). Nothing is checked but the token's form: use verify to trust
+it.
+
+examples:
+  jwt3 decode "$TOKEN"
+  echo "$TOKEN" | jwt3 decode
+"""),
+    "keygen": ("make a new private key", """\
+Prints the private key, or writes it to --out FILE, created with mode
+0600 (an existing file is never replaced without --force). The kid is
+the RFC 7638 thumbprint unless --kid is given. --public-out FILE (or -
+for stdout) also writes the public half. HS keys exist only as JWKs.
+
+examples:
+  jwt3 keygen HS256 --out hs256.json
+  jwt3 keygen ES256 --format pem --out es256.pem --public-out es256.pub.pem
+  jwt3 keygen RS256 --bits 3072 --kid rsa-2024 --out rs.json --public-out -
+  jwt3 keygen EdDSA --crv Ed448 --out ed448.json
+"""),
+    "key2jwk": ("convert PEM/DER keys into one JWK Set", """\
+Reads PEM (PKCS #8, SPKI, PKCS #1, SEC 1, certificates) or DER files,
+and JWKs, and prints one JWK Set. A file that is no key is an error:
+unlike libjwt's key2jwk, nothing becomes an HMAC secret. Private keys
+keep their private members unless --public; the --out file is then
+created with mode 0600.
+
+examples:
+  jwt3 key2jwk es256.pem rsa.pem > keys.json
+  jwt3 key2jwk --public --out public.json es256.pem
+"""),
+    "jwk2key": ("write the keys of a JWK or JWK Set as PEM files", """\
+Each key goes to DIR/<kid>.<kty>.pem (private, mode 0600) or
+DIR/<kid>.<kty>_pub.pem (public); a kid that is not a safe file name is
+replaced by the key's thumbprint. oct keys are skipped (no PEM form).
+Existing files are never replaced without --force. Prints each path.
+
+examples:
+  jwt3 jwk2key keys.json --out pem/
+  jwt3 jwk2key --public es256.json
+"""),
+    "thumbprint": ("print the RFC 7638 thumbprint of each key", """\
+KEY is a Kamailio key string (file, inline JWK or PEM text, or URL).
+One line per key, in order.
+
+examples:
+  jwt3 thumbprint es256.json
+  jwt3 thumbprint --hash sha512 rsa.pem
+"""),
+    "selftest": ("run the embedded known-answer tests", """\
+Runs known answers from RFC 7515, 7520, 6979, 8032 and libjwt for every
+family (HS, RS, PS, ES, ES256K, Ed25519, Ed448) and the claims-string
+parser: one line per family with its time. Exit status 0 only if all
+pass; use it after copying jwt3.py to a new interpreter.
+
+example:
+  python3 jwt3.py selftest
+"""),
+}   # type: Dict[str, Tuple[str, str]]
+
+
+def _cli_alg(text: str) -> str:
+    import argparse
+    try:
+        return _algorithm(text).name
+    except AlgorithmNotAllowedError as exc:
+        raise argparse.ArgumentTypeError("%s (supported: %s)" % (
+            exc, ", ".join(supported_algorithms()))) from None
+
+
+def _cli_int(minimum: int, maximum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        import argparse
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not an integer"
+                                             % text[:32]) from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                "%d is not in %d..%d" % (value, minimum, maximum))
+        return value
+    return parse
+
+
+def _cli_parser() -> Any:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="jwt3", description="JSON Web Tokens in one file.")
+        prog="jwt3", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="JSON Web Tokens in one pure-Python file: sign,"
+        " verify and decode\ntokens; make, convert and fingerprint keys.",
+        epilog="Run 'jwt3 COMMAND --help' for a command's options and"
+        " examples.\n'jwt3' is also 'python3 jwt3.py' and 'python3 -m"
+        " jwt3'.\n\n" + _CLI_EXIT_STATUS)
+    parser.add_argument("--version", action="version",
+                        version="jwt3 " + __version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("selftest", help="run the embedded known-answer"
-                        " tests")
-    args = parser.parse_args(argv)
 
-    if args.command == "selftest":
-        failed = False
-        for family, failure, seconds in _selftest():
-            print("%-13s %s  %7.1f ms" % (family, "FAIL " + failure
-                                          if failure else "ok",
-                                          seconds * 1000))
-            failed = failed or failure is not None
-        return 1 if failed else 0
-    parser.print_help()
+    def command(name: str, run: Callable[[Any], int]) -> Any:
+        summary, epilog = _CLI_HELP[name]
+        sub = commands.add_parser(
+            name, help=summary, description=summary[:1].upper()
+            + summary[1:] + ".", epilog=epilog + "\n" + _CLI_EXIT_STATUS,
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(run=run, parser=sub)
+        return sub
+
+    seconds = _cli_int(-(1 << 40), 1 << 40)
+    sub = command("generate", _cli_generate)
+    sub.add_argument("-k", "--key", required=True, help="signing key"
+                     " (Kamailio key string)")
+    sub.add_argument("-a", "--alg", "--algorithm", dest="alg",
+                     required=True, type=_cli_alg, help="algorithm")
+    sub.add_argument("-c", "--claims", action="append", default=[],
+                     metavar="CLAIMS", help="claims string (repeatable)")
+    sub.add_argument("-H", "--headers", action="append", default=[],
+                     metavar="HEADERS", help="headers string (repeatable)")
+    sub.add_argument("-j", "--json", metavar="OBJECT", help="a JSON object"
+                     " of claims with typed values")
+    sub.add_argument("--exp", type=seconds, metavar="SECONDS",
+                     help="exp = now + SECONDS")
+    sub.add_argument("--nbf", type=seconds, metavar="SECONDS",
+                     help="nbf = now + SECONDS")
+    sub.add_argument("-n", "--no-iat", action="store_true",
+                     help="do not add iat")
+    sub.add_argument("--kid", help="kid header (selects the key)")
+
+    sub = command("verify", _cli_verify)
+    sub.add_argument("-k", "--key", required=True, help="verification"
+                     " key(s) (Kamailio key string)")
+    sub.add_argument("-a", "--alg", "--algorithm", dest="alg",
+                     required=True, type=_cli_alg, help="algorithm")
+    sub.add_argument("-c", "--claims", action="append", default=[],
+                     metavar="EXPECTED", help="expected claims"
+                     " (repeatable)")
+    times = sub.add_mutually_exclusive_group()
+    times.add_argument("-l", "--leeway", type=_cli_int(0, 1 << 40),
+                       default=0, help="clock skew allowed for exp/nbf,"
+                       " seconds (default 0)")
+    times.add_argument("--no-time", action="store_true",
+                       help="do not check exp and nbf")
+    sub.add_argument("tokens", nargs="*", metavar="TOKEN",
+                     help='a token, or "-" for standard input (default)')
+
+    sub = command("decode", _cli_decode)
+    sub.add_argument("tokens", nargs="*", metavar="TOKEN",
+                     help='a token, or "-" for standard input (default)')
+
+    sub = command("keygen", _cli_keygen)
+    sub.add_argument("alg", type=_cli_alg, metavar="ALG",
+                     help="algorithm the key is for")
+    sub.add_argument("--bits", type=_cli_int(1, 1 << 20),
+                     help="secret or modulus size")
+    sub.add_argument("--crv", help="curve (EdDSA: Ed25519 or Ed448)")
+    sub.add_argument("--kid", help="kid (default: the thumbprint)")
+    sub.add_argument("-f", "--format", choices=("jwk", "pem"),
+                     default="jwk", help="output format (default jwk)")
+    sub.add_argument("-o", "--out", metavar="FILE", help="write the"
+                     " private key to FILE (mode 0600)")
+    sub.add_argument("--public-out", metavar="FILE", help="also write"
+                     " the public key to FILE (- for stdout)")
+    sub.add_argument("--force", action="store_true",
+                     help="replace existing files")
+
+    sub = command("key2jwk", _cli_key2jwk)
+    sub.add_argument("files", nargs="+", metavar="FILE",
+                     help='key file ("-" for standard input)')
+    sub.add_argument("--public", action="store_true",
+                     help="public members only")
+    kids = sub.add_mutually_exclusive_group()
+    kids.add_argument("--kid-thumbprint", action="store_false",
+                      dest="no_kid", help="a key without kid gets its"
+                      " thumbprint (default)")
+    kids.add_argument("--no-kid", action="store_true",
+                      help="no kid members")
+    sub.set_defaults(no_kid=False)
+    sub.add_argument("-o", "--out", "--output", dest="out",
+                     metavar="FILE", help="write to FILE, not stdout")
+    sub.add_argument("--force", action="store_true",
+                     help="replace an existing file")
+
+    sub = command("jwk2key", _cli_jwk2key)
+    sub.add_argument("file", metavar="FILE", help='JWK or JWK Set file'
+                     ' ("-" for standard input)')
+    sub.add_argument("-o", "--out", "-d", "--dir", dest="out",
+                     metavar="DIR", default=".", help="output directory"
+                     " (default .)")
+    sub.add_argument("--public", action="store_true",
+                     help="write public keys only")
+    sub.add_argument("--force", action="store_true",
+                     help="replace existing files")
+
+    sub = command("thumbprint", _cli_thumbprint)
+    sub.add_argument("key", metavar="KEY", help="Kamailio key string")
+    sub.add_argument("--hash", choices=("sha256", "sha384", "sha512"),
+                     default="sha256", help="hash (default sha256)")
+
+    command("selftest", _cli_selftest)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The ``jwt3`` command: ``python3 jwt3.py``, ``python3 -m jwt3``
+    or the installed ``jwt3`` script.  Returns the exit status.
+
+    Commands (``jwt3 COMMAND --help`` shows options and examples)::
+
+        generate    sign claims into a token
+        verify      verify tokens and print their claims
+        decode      show a token's header and claims, NOT verified
+        keygen      make a new private key (files are mode 0600)
+        key2jwk     convert PEM/DER keys into one JWK Set
+        jwk2key     write the keys of a JWK Set as PEM files
+        thumbprint  print RFC 7638 thumbprints
+        selftest    run the embedded known-answer tests
+
+    Examples::
+
+        python3 jwt3.py keygen ES256 --out es256.json
+        TOKEN=$(python3 jwt3.py generate -k es256.json -a ES256 \\
+                -c "sub='alice'" --exp 300)
+        python3 jwt3.py verify -k es256.json -a ES256 "$TOKEN"
+        python3 jwt3.py decode "$TOKEN"
+
+    Results go to stdout and diagnostics to stderr.  Exit status: 0
+    success; 1 failure (a key, token, file or claim was refused; for
+    verify, any token invalid; for selftest, any family failed); 2
+    usage error (unknown command or option, bad option value, unknown
+    algorithm, a claims or headers string that does not parse, a name
+    given twice); 130 interrupted.  No input makes it print a
+    traceback; ``argv`` defaults to ``sys.argv[1:]``.
+    """
+    parser = _cli_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:         # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        return _cli_usage_error(parser, "a COMMAND is needed (jwt3 --help"
+                                " lists them)")
+
+    try:
+        return int(args.run(args))
+    except _CLIUsage as exc:
+        return _cli_usage_error(args.parser, str(exc))
+    except BrokenPipeError:
+        return _cli_broken_pipe()
+    except (_CLIFailure, JWTError, ValueError, OSError) as exc:
+        message = str(exc)
+        if isinstance(exc, OSError) and exc.strerror:
+            message = exc.strerror + (": %s" % exc.filename
+                                      if exc.filename else "")
+        _cli_say(args.command, message)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _cli_usage_error(parser: Any, message: str) -> int:
+    """Report a usage error as argparse does; return 2."""
+    parser.print_usage(sys.stderr)
+    print("%s: error: %s" % (parser.prog, message), file=sys.stderr)
     return 2
+
+
+def _cli_broken_pipe() -> int:
+    """stdout's reader went away (``jwt3 verify - | head``): stop
+    quietly, and point stdout at /dev/null so the interpreter's final
+    flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 1
 
 
 if __name__ == "__main__":
