@@ -322,7 +322,7 @@ def test_generate_key_that_cannot_sign(cli, tmp_path):
 @pytest.mark.parametrize("key_string, message", [
     ("missing.pem", "no such file"),
     ("missing.json", "no such file"),
-    ("nodot", "a string without any '.' is taken as PEM text"),
+    ("nodot", "without any '.' is taken as PEM text"),
     ("{broken", "invalid JSON"),
     ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "PEM"),
 ])
@@ -588,9 +588,10 @@ def test_verify_usable_key_missing_is_per_token(cli, tmp_path):
     code, out, _ = cli(["verify", "-k", short, "-a", "HS512", token,
                         token])
     assert code == 1
-    assert out.splitlines() == ["INVALID: no key can verify with HS512:"
-                                " HS512 needs a secret of at least 64"
-                                " bytes, got 32"] * 2
+    reason = ("INVALID: key string (JWK Set file %r): no key can verify"
+              " with HS512: HS512 needs a secret of at least 64 bytes,"
+              " got 32" % short)
+    assert out.splitlines() == [reason, reason]
 
 
 # -- decode
