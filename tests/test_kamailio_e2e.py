@@ -16,6 +16,7 @@ Two layers:
 import importlib.util
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -158,6 +159,43 @@ class TestWithKamailio:
         for pid in processes:
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)
+
+    def test_demo_and_bench_commands(self, capsys):
+        _need_alg("HS256")
+        assert harness.main(["demo", "--alg", "HS256"]) == 0
+        out = capsys.readouterr().out
+        assert "refused (invite_refused.xml): sipp exit 0, 8 successful," \
+            " 0 failed" in out
+        assert "  alg-none 403 3 " in out
+
+        assert harness.main(["bench", "--alg", "HS256", "--alg", "XX999",
+                             "--calls", "50", "--repeat", "1"]) == 0
+        out = capsys.readouterr().out
+        assert re.match(r"HS256: \d+ calls/s \(median of \d+; 50 calls,"
+                        r" 20 concurrent, 2 workers\)\nXX999: not"
+                        r" supported", out), out
+
+    def test_bench_stops_on_failed_calls(self, monkeypatch):
+        _need_alg("HS256")
+        failed = harness.SippRun(1, 0, 50, 1.0, [], "sipp said no")
+        monkeypatch.setattr(harness, "run_sipp", lambda *a, **k: failed)
+        with pytest.raises(RuntimeError, match="sipp said no"):
+            harness.bench("HS256", calls=50, repeat=1)
+
+    def test_start_gives_up_when_kamailio_does_not_answer(
+            self, request, tmp_path, monkeypatch):
+        _need_alg("HS256")
+        deployment = harness.Deployment.create(str(tmp_path), "HS256")
+        kamailio = harness.Kamailio(deployment)
+        request.addfinalizer(kamailio.stop)
+        other_port = harness.free_udp_port()
+        probe = harness.sip_request
+        monkeypatch.setattr(harness, "sip_request", lambda port, *a, **k:
+                            probe(other_port, *a, **k))
+        with pytest.raises(RuntimeError, match="did not answer within 1 s"):
+            kamailio.start(timeout=1.0)
+        assert kamailio.process.returncode is not None
+        assert kamailio.processes() == []
 
     def test_start_up_check_stops_kamailio_on_a_mismatched_key(
             self, request, tmp_path):
@@ -435,9 +473,8 @@ def test_routes_stop_kamailio_on_bad_settings(ksr, keys, tmp_path,
 
 # -- the harness itself (no Kamailio needed)
 
-def test_harness_reports_what_to_install(monkeypatch):
-    monkeypatch.setattr(harness.shutil, "which", lambda name: None)
-    monkeypatch.setattr(harness.os, "access", lambda path, mode: False)
+def test_harness_reports_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
     assert "apt-get install kamailio kamailio-python3-modules sip-tester" \
         in harness.missing_tools()
 

@@ -209,6 +209,16 @@ def _process_group(pgid: int) -> List[int]:
     return pids
 
 
+def _group_ended(pgid: int, timeout: float) -> bool:
+    """Wait until process group ``pgid`` has no live process."""
+    deadline = time.monotonic() + timeout
+    while _process_group(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 class Kamailio:
     """Kamailio running the example in the foreground (``-DD -E``), in
     its own process group, on a loopback UDP port.
@@ -283,15 +293,12 @@ class Kamailio:
         # The main process ends its workers itself; anything left in
         # its process group (a hung worker, or a main process that
         # ignored SIGTERM) is killed.
-        for _ in range(int(timeout / 0.1)):
-            if not _process_group(process.pid):
-                break
-            time.sleep(0.1)
-        else:
+        if not _group_ended(process.pid, timeout):
             try:
                 os.killpg(process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            _group_ended(process.pid, timeout)
         process.wait(timeout)
 
     def log_tail(self, lines: int = 40) -> str:
