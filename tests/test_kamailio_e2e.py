@@ -28,7 +28,7 @@ import jwt3
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "kamailio")
-sys.path.insert(0, EXAMPLE)
+sys.path.append(EXAMPLE)
 
 import harness  # noqa: E402
 
