@@ -426,6 +426,8 @@ def test_routes_verify_only(ksr, keys, tmp_path, monkeypatch):
     text = harness.ini_text("HS256", keys[1], "").replace(
         "error_header = yes", "error_header = no")
     routes = load_routes(tmp_path, monkeypatch, text)
+    assert ksr.logged == []   # the start-up probe's failure is not logged
+    assert logging.getLogger("jwt3").disabled is False
     assert ksr.send(routes, "MESSAGE") == (405, "Method Not Allowed", {
         "Allow": "INVITE, ACK, BYE, OPTIONS"})
     reply = ksr.send(routes, "INVITE", Authorization="Bearer a.b.c")
@@ -444,7 +446,12 @@ def test_routes_defaults_without_a_config_file(ksr, tmp_path,
     spec = importlib.util.spec_from_file_location("jwt3_routes_defaults",
                                                   str(script))
     routes = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(routes)
+    if os.path.exists("/etc/kamailio/jwt3/public.pem"):
+        pytest.skip("this machine has /etc/kamailio/jwt3/public.pem")
+    # (no such file; or, without ES256 support, an unknown algorithm)
+    with pytest.raises(RuntimeError, match="^jwt3_routes: verify_key"
+                       " /etc/kamailio/jwt3/public.pem: "):
+        spec.loader.exec_module(routes)
     assert (routes.ALG, routes.VERIFY_KEY, routes.SIGN_KEY) == (
         "ES256", "/etc/kamailio/jwt3/public.pem", "")
     assert routes.ERROR_HEADER is True
@@ -469,6 +476,16 @@ def test_routes_stop_kamailio_on_bad_settings(ksr, keys, tmp_path,
     with pytest.raises(RuntimeError, match="does not verify tokens"):
         load_routes(tmp_path, monkeypatch,
                     harness.ini_text("HS256", other, sign_key))
+
+    # Verify-only: the key must still load and fit the algorithm.
+    for verify_key, alg, reason in (
+            (missing, "HS256", "no such file"),
+            (verify_key, "HS384", "no key"),
+            (verify_key, "XX999", "unknown"),
+            ("", "HS256", "must not be empty")):
+        with pytest.raises(RuntimeError, match=reason):
+            load_routes(tmp_path, monkeypatch,
+                        harness.ini_text(alg, verify_key, ""))
 
 
 # -- the harness itself (no Kamailio needed)

@@ -27,12 +27,14 @@ Kamailio imports this script once, in its main process, and then forks
 its workers: the jwt3 module state (parameters, $jwt3 variables, key
 caches) is per process, like the C module's.  The start-up check below
 loads the keys before the fork, so every worker starts with them
-cached.
+cached, and a key that does not load stops Kamailio at start-up.
 
 Python 3.8 or later (Debian 12's app_python3 embeds CPython 3.11).
 """
 
+import base64
 import configparser
+import json
 import logging
 import os
 import re
@@ -114,24 +116,43 @@ jwt3.modparam("leeway_sec", int(_config["leeway_sec"]))
 
 
 def _start_up_check() -> None:
-    """Issue a token with the signing key and verify it with the
-    verification key, so that a key that does not load, or a pair that
-    does not match, stops Kamailio at start-up rather than refusing
-    every call; it also fills this (main) process's key cache, which
-    the workers inherit."""
+    """Load the keys now, in the main process, so that a key that does
+    not load, or a pair that does not match, stops Kamailio at start-up
+    rather than refusing every call, and so that the workers inherit
+    the loaded keys.
+
+    With a sign_key: issue a token and verify it.  Verify-only: verify
+    a token that can only fail on its signature (jwt3 loads the key to
+    get that far); a remote JWK Set that cannot be fetched yet is left
+    for later.
+    """
     claims = "caller='start-up';callee='check'"
-    if jwt3.jwt3_generate(SIGN_KEY, ALG, claims) != 1:
-        raise RuntimeError("jwt3_routes: sign_key %s: %s"
-                           % (SIGN_KEY, jwt3.pv("error")))
-    token = jwt3.pv("val")
-    if jwt3.jwt3_verify(VERIFY_KEY, ALG, claims, token) != 1:
+    if SIGN_KEY:
+        if jwt3.jwt3_generate(SIGN_KEY, ALG, claims) != 1:
+            raise RuntimeError("jwt3_routes: sign_key %s: %s"
+                               % (SIGN_KEY, jwt3.pv("error")))
+        token = jwt3.pv("val")
+    else:
+        header = json.dumps({"alg": ALG}).encode()
+        token = base64.urlsafe_b64encode(header).decode().rstrip("=") \
+            + ".e30.AAAA"
+    # Verify-only: the signature failure is expected, not worth logging.
+    _log.disabled = not SIGN_KEY
+    try:
+        if jwt3.jwt3_verify(VERIFY_KEY, ALG, claims, token) == 1:
+            return
+    finally:
+        _log.disabled = False
+    if SIGN_KEY:
         raise RuntimeError("jwt3_routes: verify_key %s does not verify"
                            " tokens of sign_key %s: %s"
                            % (VERIFY_KEY, SIGN_KEY, jwt3.pv("error")))
+    if jwt3.pv("status") not in (jwt3.STATUS_SIGNATURE, jwt3.STATUS_JWKS):
+        raise RuntimeError("jwt3_routes: verify_key %s: %s"
+                           % (VERIFY_KEY, jwt3.pv("error")))
 
 
-if SIGN_KEY:
-    _start_up_check()
+_start_up_check()
 
 
 # -- helpers
