@@ -71,7 +71,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import logging
 import math
 import os
 import re
@@ -5442,7 +5441,12 @@ def _param_values(text: str, what: str,
 # even when it contains a '.'.  Errors name the rule taken and why it
 # failed, and point out the C module's traps (_key_string_hint).
 
-_log = logging.getLogger("jwt3")
+def _log() -> Any:
+    """The "jwt3" logger.  logging is imported on the first failure, not
+    at import: the library core never logs, and importing logging costs
+    a third of ``import jwt3``."""
+    import logging
+    return logging.getLogger("jwt3")
 
 _KEY_FILE_MAX = 1 << 20
 _KEY_CACHE_SIZE = 64
@@ -5612,7 +5616,7 @@ def _report_stale(client: "JWKSClient") -> None:
     error = client.last_error
     if error is not None and client._reported is not error:
         client._reported = error
-        _log.warning("%s; verifying with the keys fetched before", error)
+        _log().warning("%s; verifying with the keys fetched before", error)
 
 
 def _check_expected(claims: Dict[str, Any], expected: List[Param]) -> None:
@@ -5748,9 +5752,9 @@ class Module:
         if code == STATUS_INTERNAL:
             reason = "internal error: %s: %s" % (type(exc).__name__,
                                                  reason)
-            _log.exception("%s: %s", func, reason)
+            _log().exception("%s: %s", func, reason)
         else:
-            _log.error("%s: %s", func, reason)
+            _log().error("%s: %s", func, reason)
         if verify:
             self._status = code
         self._error = reason
@@ -5846,7 +5850,7 @@ class Module:
             message = ("leeway_sec is %d: exp and nbf are not checked"
                        " (set leeway_sec >= 0 to check them)"
                        % self.leeway_sec)
-            _log.warning(message)
+            _log().warning(message)
             warnings.warn(message, InsecureSettingWarning, stacklevel=4)
         return None
 
