@@ -264,15 +264,32 @@ def _b64u_uint(value: Any, what: str, length: Optional[int] = None,
 # Parsing refuses what RFC 8259 leaves open and attackers like: duplicate
 # member names (§4 "SHOULD be unique"), NaN and Infinity (not JSON at
 # all), lone surrogates (§8.2), U+0000 (jansson, and so libjwt, refuse
-# it), and nesting deeper than _MAX_JSON_DEPTH.  Output matches jansson's
+# it), nesting deeper than _MAX_JSON_DEPTH, and integers of more than
+# _MAX_JSON_INT_DIGITS digits.  Output matches jansson's
 # json_dumps(JSON_COMPACT | JSON_SORT_KEYS) byte for byte.
 
 _MAX_JSON_DEPTH = 32
+# Choice: RFC 8259 §6 lets implementations limit the range of numbers.
+# An explicit bound, checked before int() and again on output, makes
+# every interpreter behave alike: CPython 3.11+ (and 3.8.14+) refuse
+# int() of more than 4300 digits only by default, older builds and PyPy
+# convert any length in quadratic time.  640 is the lowest limit
+# sys.set_int_max_str_digits() accepts, so that setting never decides
+# for us.  No JOSE member needs more (big numbers travel as base64url).
+_MAX_JSON_INT_DIGITS = 640
+_MAX_JSON_INT = 10 ** _MAX_JSON_INT_DIGITS
 _SUSPECT_ESCAPE_RE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError("%s is not JSON" % name)
+
+
+def _parse_int(text: str) -> int:
+    if len(text) - text.startswith("-") > _MAX_JSON_INT_DIGITS:
+        raise ValueError("integer of more than %d digits"
+                         % _MAX_JSON_INT_DIGITS)
+    return int(text)
 
 
 def _parse_float(text: str) -> float:
@@ -295,7 +312,8 @@ def _unique_object(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_object,
                             parse_constant=_refuse_constant,
-                            parse_float=_parse_float)
+                            parse_float=_parse_float,
+                            parse_int=_parse_int)
 
 
 def _json_depth_ok(value: Any, limit: int) -> bool:
@@ -417,7 +435,13 @@ def _json_check(value: Any, depth: int = 0) -> bool:
     if depth > _MAX_JSON_DEPTH:
         raise MalformedError("JSON value nested deeper than %d"
                              % _MAX_JSON_DEPTH)
-    if value is None or isinstance(value, (bool, int)):
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        if not -_MAX_JSON_INT < value < _MAX_JSON_INT:
+            raise MalformedError("JSON integer of more than %d digits"
+                                 " (refused on input too)"
+                                 % _MAX_JSON_INT_DIGITS)
         return False
     if isinstance(value, str):
         if "\x00" in value:

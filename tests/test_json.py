@@ -65,6 +65,33 @@ def test_accepted():
     assert _json_loads("[1]", "doc", want_object=False) == [1]
 
 
+def test_integer_digit_bound_is_the_same_on_every_interpreter():
+    # Choice (section 3): at most _MAX_JSON_INT_DIGITS digits, checked
+    # before int(), so CPython's own 4300-digit limit (absent before
+    # 3.8.14, and on PyPy) never decides and huge numbers cost nothing.
+    limit = jwt3._MAX_JSON_INT_DIGITS
+    assert loads('{"a":%s}' % ("9" * limit)) == {"a": 10 ** limit - 1}
+    assert loads('{"a":-%s}' % ("9" * limit)) == {"a": 1 - 10 ** limit}
+    for text in ("9" * (limit + 1), "-" + "9" * (limit + 1),
+                 "1" * 5000, "1" * 200000):
+        with pytest.raises(jwt3.MalformedError,
+                           match="more than %d digits" % limit):
+            loads('{"a":%s}' % text)
+    # Floats are not affected: a long mantissa is rounded, a huge
+    # exponent is out of range.
+    assert loads('{"a":0.%s}' % ("9" * 5000)) == {"a": 1.0}
+    with pytest.raises(jwt3.MalformedError, match="out of range"):
+        loads('{"a":%s.0}' % ("9" * 5000))
+
+
+def test_integer_digit_bound_on_output():
+    limit = jwt3._MAX_JSON_INT_DIGITS
+    assert dumps({"a": 10 ** limit - 1}) == '{"a":%s}' % ("9" * limit)
+    for value in (10 ** limit, -10 ** limit, 10 ** 5000):
+        with pytest.raises(jwt3.MalformedError, match="more than"):
+            _json_dumps({"a": value})
+
+
 def nest(depth, opener="[", closer="]"):
     return '{"a":' + opener * (depth - 1) + closer * (depth - 1) + "}"
 
