@@ -67,6 +67,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import math
@@ -316,19 +317,26 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_unique_object,
                             parse_int=_parse_int)
 
 
-def _json_depth_ok(value: Any, limit: int) -> bool:
-    """True if ``value`` nests no deeper than ``limit`` (iteratively)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            node = list(node.values())
-        elif not isinstance(node, list):
-            continue
-        if depth > limit:
-            return False
-        stack.extend((child, depth + 1) for child in node)
-    return True
+_JSON_ESCAPE_RE = re.compile(r"\\.", re.DOTALL)
+_JSON_STRING_RE = re.compile(r'"[^"]*"')
+_JSON_NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
+_JSON_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _json_nesting(text: str) -> int:
+    """How deep the brackets of JSON ``text`` nest, strings ignored.
+
+    Read from the text before parsing, so that no input can make the
+    parser recurse (json's scanner is recursive) and RecursionError
+    never arises.  Three linear substitutions: drop escape pairs, then
+    strings (which no longer hold quotes), then all but brackets.
+    Invalid text may give any number; the parser refuses it anyway.
+    """
+    bare = _JSON_ESCAPE_RE.sub("", text)
+    bare = _JSON_STRING_RE.sub("", bare)
+    bare = _JSON_NOT_BRACKET_RE.sub("", bare)
+    return max(itertools.accumulate(
+        map(_JSON_BRACKET_STEP.__getitem__, bare)), default=0)
 
 
 def _json_strings_ok(value: Any) -> bool:
@@ -363,10 +371,14 @@ def _json_loads(data: Union[str, bytes], what: str,
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise error("%s: not valid UTF-8" % what) from None
+
+    # Cheap gate first: only text with many brackets can nest deeply.
+    if data.count("{") + data.count("[") > _MAX_JSON_DEPTH \
+            and _json_nesting(data) > _MAX_JSON_DEPTH:
+        raise error("%s: JSON nested deeper than %d"
+                    % (what, _MAX_JSON_DEPTH))
     try:
         value = _DECODER.decode(data)
-    except RecursionError:
-        raise error("%s: JSON nested too deeply" % what) from None
     except ValueError as exc:
         # JSONDecodeError, our hooks, and int digit limits all land here.
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) \
@@ -376,12 +388,8 @@ def _json_loads(data: Union[str, bytes], what: str,
     if want_object and not isinstance(value, dict):
         raise error("%s: expected a JSON object, got %s"
                     % (what, _json_type_name(value)))
-    # Cheap gates first: a walk is needed only when the text could hold
-    # a deep nest, an escaped NUL or an escaped surrogate.
-    if data.count("{") + data.count("[") > _MAX_JSON_DEPTH \
-            and not _json_depth_ok(value, _MAX_JSON_DEPTH):
-        raise error("%s: JSON nested deeper than %d"
-                    % (what, _MAX_JSON_DEPTH))
+    # Cheap gate first: a walk is needed only when the text could hold
+    # an escaped NUL or an escaped surrogate.
     if "\\u" in data and _SUSPECT_ESCAPE_RE.search(data) \
             and not _json_strings_ok(value):
         raise error("%s: JSON string holds U+0000 or a lone surrogate"

@@ -114,6 +114,52 @@ def test_very_deep_nesting_is_refused_quickly(opener, closer):
     assert time.perf_counter() - started < 5
 
 
+def test_nesting_is_read_before_parsing(monkeypatch):
+    # The depth comes from the text, so the (recursive) parser never
+    # sees a deep nest and RecursionError cannot arise on any
+    # interpreter or stack size.
+    class NoDecoder:
+        def decode(self, text):
+            raise AssertionError("the parser was entered")
+
+    monkeypatch.setattr(jwt3, "_DECODER", NoDecoder())
+    for text in ("[" * 100000, '{"a":' * 100000, '["",' * 100000,
+                 "[" * 33 + "]" * 33):
+        with pytest.raises(jwt3.MalformedError, match="nested deeper"):
+            loads(text)
+
+
+@pytest.mark.parametrize("text", [
+    # Brackets inside strings, escaped quotes and escaped backslashes
+    # do not count.
+    '{"a":"' + "[" * 100 + '"}',
+    r'{"a":"\\"' + "".join(r',"b%d":"[[[["' % i for i in range(40)) + "}",
+    r'{"a":["\\\"[[[[",' + r'"\u005b",' * 40 + "1]}",
+])
+def test_brackets_in_strings_do_not_count(text):
+    assert isinstance(loads(text), dict)
+
+
+def test_nesting_scan_is_linear_on_hostile_text():
+    # An unterminated string full of escaped quotes, and a million
+    # brackets: each a few passes over the text.  The bound only
+    # guards against a hang.
+    for text in ('["' + r'\"[' * 300000, "[" * 1000000,
+                 '["' + '",["' * 200000):
+        started = time.perf_counter()
+        with pytest.raises(jwt3.MalformedError):
+            loads(text)
+        assert time.perf_counter() - started < 2
+
+
+def depth_of(value):
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    return 0
+
+
 def test_many_shallow_brackets_are_fine():
     # More brackets than the depth limit, but not nested deeply: the
     # bracket count only gates the depth walk.
@@ -187,6 +233,13 @@ json_values = st.recursive(
     | st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",)),
                               max_size=8), children, max_size=4),
     max_leaves=12)
+
+
+@given(json_values)
+def test_nesting_scan_matches_the_parsed_depth(value):
+    for text in (json.dumps(value), json.dumps(value, ensure_ascii=False,
+                                               indent=1)):
+        assert jwt3._json_nesting(text) == depth_of(value), text
 
 
 def strings_in(value):
