@@ -531,6 +531,7 @@ _DER_OID = 0x06
 _DER_SEQUENCE = 0x30
 _DER_CONTEXT_0 = 0xA0      # [0] constructed; [n] is 0xA0 + n
 _DER_MAX_DEPTH = 16        # nesting allowed while walking certificates
+_DER_MAX_OID = 128         # octets of an OBJECT IDENTIFIER's content
 
 _DERItem = Tuple[int, bytes]
 
@@ -630,6 +631,14 @@ def _der_read_oid(item: _DERItem, what: str) -> str:
     content = _der_expect(item, _DER_OID, what)
     if not content or content[-1] & 0x80:
         raise KeyFormatError("%s: OBJECT IDENTIFIER truncated" % what)
+    # Choice: X.660 bounds neither arcs nor their number, but the OIDs
+    # read here name algorithms and curves (under 16 octets; a UUID
+    # arc, 2.25.n, takes 20).  A longer one would only cost quadratic
+    # time to assemble and a ValueError from str() past 4300 digits.
+    if len(content) > _DER_MAX_OID:
+        raise KeyFormatError("%s: OBJECT IDENTIFIER of %d octets, more"
+                             " than %d" % (what, len(content),
+                                           _DER_MAX_OID))
     arcs = []
     value = 0
     fresh = True
