@@ -964,6 +964,20 @@ def supported_algorithms() -> Tuple[str, ...]:
     return tuple(sorted(_ALGORITHMS))
 
 
+# Limits on key input, checked before any parsing: the text of a JWK,
+# JWK Set or PEM, or the DER bytes, at most _MAX_KEY_INPUT (the remote
+# JWK Set cap of DESIGN §5); at most _MAX_JWKS_KEYS keys in a JWK Set
+# or a PEM text.
+_MAX_KEY_INPUT = 1 << 20
+
+
+def _check_key_input(data: Union[str, bytes], what: str) -> None:
+    if len(data) > _MAX_KEY_INPUT:
+        raise KeyFormatError("%s: %d %s, more than %d" % (
+            what, len(data), "bytes" if isinstance(data, bytes)
+            else "characters", _MAX_KEY_INPUT))
+
+
 def _as_bytes(data: Any, what: str) -> bytes:
     if isinstance(data, bytes):
         return data
@@ -1047,6 +1061,7 @@ class Key:
         off its curve, inconsistent RSA members...).
         """
         if isinstance(jwk, (str, bytes)):
+            _check_key_input(jwk, "JWK")
             jwk = _json_loads(jwk, "JWK", KeyFormatError)
         if not isinstance(jwk, Mapping):
             raise TypeError("a JWK must be a mapping or JSON text, got %s"
@@ -1108,7 +1123,9 @@ class Key:
     @classmethod
     def from_der(cls, data: bytes, *, kid: Optional[str] = None) -> "Key":
         """A key from DER bytes in any format ``from_pem`` reads."""
-        return cls(_der_to_material(_as_bytes(data, "DER")), kid=kid)
+        data = _as_bytes(data, "DER")
+        _check_key_input(data, "DER")
+        return cls(_der_to_material(data), kid=kid)
 
     # -- export
 
@@ -1267,6 +1284,7 @@ class KeySet:
         KeyFormatError names the reasons.
         """
         if isinstance(jwks, (str, bytes)):
+            _check_key_input(jwks, "JWK Set")
             jwks = _json_loads(jwks, "JWK Set", KeyFormatError)
         if not isinstance(jwks, Mapping):
             raise TypeError("a JWK Set must be a mapping or JSON text,"
@@ -1348,13 +1366,18 @@ class KeySet:
 
 def _pem_keys(text: Union[str, bytes], kid: Optional[str]) -> List[Key]:
     if isinstance(text, bytes):
+        _check_key_input(text, "PEM")
         text = text.decode("ascii", "replace")
     if not isinstance(text, str):
         raise TypeError("PEM must be str or bytes, got %s"
                         % type(text).__name__)
+    _check_key_input(text, "PEM")
     if "-----BEGIN" not in text:
         raise KeyFormatError("PEM: no -----BEGIN block")
     blocks = _pem_blocks(text)
+    if len(blocks) > _MAX_JWKS_KEYS:
+        raise KeyFormatError("PEM: %d blocks, more than %d"
+                             % (len(blocks), _MAX_JWKS_KEYS))
     return [Key(_der_to_material(der, label), kid=kid)
             for label, der in blocks]
 

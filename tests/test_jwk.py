@@ -364,6 +364,38 @@ def test_from_pem_counts_keys():
         jwt3.Key.from_pem(5)
 
 
+def test_key_input_size_bound():
+    # Limits (section 5): key text or DER of more than _MAX_KEY_INPUT is
+    # refused before it is parsed (a 10 MB oct "k" used to load).
+    limit = jwt3._MAX_KEY_INPUT
+    padding = " " * (limit - len(json.dumps(K256)))
+    assert jwt3.Key.from_jwk(json.dumps(K256) + padding).size == 256
+    big = '{"kty":"oct","k":"%s"}' % ("A" * limit)
+    for call, source in ((jwt3.Key.from_jwk, big),
+                         (jwt3.Key.from_jwk, big.encode()),
+                         (jwt3.KeySet.from_jwks, big),
+                         (jwt3.KeySet.from_jwks, big.encode()),
+                         (jwt3.load_keys, big),
+                         (jwt3.Key.from_pem, "-----BEGIN " * limit),
+                         (jwt3.Key.from_pem, b"-----BEGIN " * limit),
+                         (jwt3.Key.from_der, b"\x30" * (limit + 1)),
+                         (jwt3.load_keys, b"\x30" * (limit + 1))):
+        with pytest.raises(jwt3.KeyFormatError, match="more than %d"
+                                                      % limit):
+            call(source)
+
+
+def test_pem_block_count_bound():
+    # At most _MAX_JWKS_KEYS keys in a PEM text, as in a JWK Set; the
+    # blocks are counted before any is parsed as a key.
+    block = "-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n"
+    with pytest.raises(jwt3.InvalidKeyError, match="FOO keys"):
+        jwt3.load_keys(block * jwt3._MAX_JWKS_KEYS)
+    with pytest.raises(jwt3.KeyFormatError, match="257 blocks, more than"
+                                                  " 256"):
+        jwt3.load_keys(block * (jwt3._MAX_JWKS_KEYS + 1))
+
+
 # -- generation
 
 def test_generate_hmac_key():
