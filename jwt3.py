@@ -4514,17 +4514,17 @@ class Decoded(NamedTuple):
 
 def _split_token(token: Any) -> List[str]:
     """The three segments of a compact JWS (RFC 7515 §7.1)."""
-    if isinstance(token, (bytes, bytearray)):
-        try:
-            token = bytes(token).decode("ascii")
-        except UnicodeDecodeError:
-            raise MalformedError("token: non-ASCII byte") from None
-    if not isinstance(token, str):
+    if not isinstance(token, (str, bytes, bytearray)):
         raise TypeError("token must be str or bytes, got %s"
                         % type(token).__name__)
     if len(token) > _MAX_TOKEN_LENGTH:
         raise MalformedError("token: %d characters, more than %d"
                              % (len(token), _MAX_TOKEN_LENGTH))
+    if not isinstance(token, str):
+        try:
+            token = bytes(token).decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedError("token: non-ASCII byte") from None
     segments = token.split(".")
     if len(segments) != 3:
         raise MalformedError("token: %d segments, expected 3 (header."
@@ -4532,11 +4532,39 @@ def _split_token(token: Any) -> List[str]:
     return segments
 
 
+def _header_type_problem(header: Mapping[str, Any]) -> Optional[str]:
+    """Which registered header parameter (RFC 7515 §4.1) has the wrong
+    JSON type, and what it should be; None if all are right.
+
+    Choice: every registered parameter is checked, also those jwt3
+    never uses (``jwk``, ``x5c``, ``jku``...): a header is well formed
+    as a whole or refused, and jwt3 never writes one it would refuse.
+    """
+    for name in _STRING_HEADERS:
+        if name in header and not isinstance(header[name], str):
+            return '"%s": expected a string, got %s' % (
+                name, _json_type_name(header[name]))
+    # §4.1.3: a JWK is a JSON object; §4.1.6: x5c is a non-empty array
+    # of (base64) certificate strings.
+    if "jwk" in header and not isinstance(header["jwk"], Mapping):
+        return '"jwk": expected an object, got %s' % _json_type_name(
+            header["jwk"])
+    if "x5c" in header:
+        x5c = header["x5c"]
+        if not isinstance(x5c, (list, tuple)) or not x5c or not all(
+                isinstance(item, str) for item in x5c):
+            return '"x5c": expected a non-empty array of strings'
+    return None
+
+
 def _parse_header(header_b64: str) -> Dict[str, Any]:
     """The JOSE header (RFC 7515 §4), checked for what we refuse."""
     if len(header_b64) > _MAX_HEADER_LENGTH:
         raise MalformedError("token header: %d characters, more than %d"
                              % (len(header_b64), _MAX_HEADER_LENGTH))
+    # Choice: RFC 8259 §2 whitespace around JSON tokens is accepted, in
+    # the header as in the payload: the signature covers the bytes as
+    # sent, so it cannot give a signed token a second spelling.
     header = _json_loads(_b64u_decode(header_b64, "token header"),
                          "token header")   # type: Dict[str, Any]
 
@@ -4546,11 +4574,9 @@ def _parse_header(header_b64: str) -> Dict[str, Any]:
         raise MalformedError('token header "alg": %s' % (
             "missing" if "alg" not in header
             else "expected a string, got " + _json_type_name(alg)))
-    for name in _STRING_HEADERS:
-        if name in header and not isinstance(header[name], str):
-            raise MalformedError('token header "%s": expected a string,'
-                                 ' got %s' % (name, _json_type_name(
-                                     header[name])))
+    problem = _header_type_problem(header)
+    if problem is not None:
+        raise MalformedError("token header %s" % problem)
 
     # RFC 7515 §4.1.11: extensions listed in "crit" MUST be understood;
     # we understand none, so any "crit" is refused.  RFC 7797 "b64":
@@ -4591,7 +4617,8 @@ def _verifying_key(key: Any, alg: str, kid: Optional[str]) -> Key:
     return load_keys(key).select(alg, kid)
 
 
-def _numeric_date(claims: Dict[str, Any], name: str) -> Optional[float]:
+def _numeric_date(claims: Mapping[str, Any], name: str
+                  ) -> Optional[float]:
     """A NumericDate claim (RFC 7519 §2) if present: a finite number,
     not a boolean, within the signed 64-bit range."""
     if name not in claims:
@@ -4711,6 +4738,11 @@ def _decode(token: Any, key: Any, algorithms: Any, leeway: Optional[float],
     if not chosen.verify(alg, signing_input, signature, strict=strict):
         raise InvalidSignatureError()
 
+    # Choice: the time claims are type-checked whenever present (RFC
+    # 7519 §4.1.4-§4.1.6: NumericDate), because they decide validity;
+    # "iss", "sub" and "aud" only when compared (a Kamailio claims
+    # string writes sub=+4912345 as a number, and such tokens must
+    # verify when nobody asks about "sub"); other claims never.
     claims = _json_loads(payload, "token payload")
     for name in require:
         if name not in claims:
@@ -4811,13 +4843,17 @@ def encode(claims: Mapping[str, Any], key: Any, alg: str,
             raise TypeError("headers must be a mapping, got %s"
                             % type(headers).__name__)
         header.update(headers)
-    for name in _STRING_HEADERS:
-        if name in header and not isinstance(header[name], str):
-            raise TypeError('header "%s" must be str' % name)
+    problem = _header_type_problem(header)
+    if problem is not None:
+        raise TypeError("header %s" % problem)
     if "crit" in header or "b64" in header:
         raise ValueError('headers "crit" and "b64" are not supported')
     header["alg"] = algorithm.name
     header.setdefault("typ", "JWT")
+    # What decode would refuse is not written: exp, nbf and iat must be
+    # numbers within the signed 64-bit range.
+    for name in ("exp", "nbf", "iat"):
+        _numeric_date(claims, name)
 
     signer = _signing_key(key, alg, header.get("kid"))
     signing_input = (_b64u_encode(_json_dumps(header)) + "."
