@@ -4883,6 +4883,10 @@ _PARAM_SPACE = " \t\r\n"
 _PARAM_NAME_STOP = frozenset(" \t\r\n,=;")
 _PARAM_TOKEN_STOP = frozenset(" \t\r\n,;")
 _PARAM_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
+# Limit: a claims or headers string of more than 64 KiB is refused
+# before it is read (its token could not stay under the 256 KiB token
+# limit anyway); the grammar is read a character at a time.
+_MAX_PARAMS_LENGTH = 64 * 1024
 
 
 class Param(NamedTuple):
@@ -4907,8 +4911,17 @@ class Param(NamedTuple):
         '+' and leading zeros.
         """
         body = self.body or ""
-        if not self.quote and _PARAM_INT_RE.match(body):
-            number = int(body)
+        if self.quote or not _PARAM_INT_RE.match(body):
+            return body
+
+        # int64 has at most 19 digits, leading zeros aside: counted
+        # before int(), which is slow on long digit strings and raises
+        # ValueError past 4300 digits (zeros included) on CPython 3.11+.
+        digits = body.lstrip("+-").lstrip("0") or "0"
+        if len(digits) <= 19:
+            number = int(digits)
+            if body.startswith("-"):
+                number = -number
             if _INT64_MIN <= number <= _INT64_MAX:
                 return number
         return body
@@ -4933,6 +4946,9 @@ def parse_params(text: str) -> List[Param]:
     if not isinstance(text, str):
         raise TypeError("a params string must be str, got %s"
                         % type(text).__name__)
+    if len(text) > _MAX_PARAMS_LENGTH:
+        raise MalformedError("params: %d characters, more than %d"
+                             % (len(text), _MAX_PARAMS_LENGTH))
     if text.endswith(";"):
         text = text[:-1]
     params = []     # type: List[Param]
