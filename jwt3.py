@@ -5301,6 +5301,11 @@ class Module:
                                     % (name, type(value).__name__))
             if not value and name in ("key", "alg"):
                 raise _BadArguments("%s must not be empty" % name)
+            # Deviation: a C string ends at its first NUL, so Kamailio
+            # would read a shorter argument; jwt3 refuses it rather
+            # than guess (a NUL in a path made open() raise ValueError).
+            if "\x00" in value:
+                raise _BadArguments("%s holds a NUL character" % name)
 
     def _keys(self, text: str) -> Any:
         """The KeySet (or remote JWK Set client) of a key string, from a
@@ -5366,13 +5371,19 @@ class Module:
             _algorithm(alg)
             try:
                 payload = _param_values(claims, "claims")
-                header = (_param_values(headers, "headers", ("kid",))
+                # Registered string parameters (kid, typ, cty...) stay
+                # strings whatever they look like (DESIGN §5 for kid).
+                header = (_param_values(headers, "headers",
+                                        _STRING_HEADERS)
                           if headers else {})
             except MalformedError as exc:
                 raise _BadArguments(str(exc)) from None
             if "crit" in header or "b64" in header:
                 raise _BadArguments('headers "crit" and "b64" are not'
                                     ' supported')
+            problem = _header_type_problem(header)
+            if problem is not None:
+                raise _BadArguments("headers %s" % problem)
 
             # libjwt's builder: iat is always now, alg is always the
             # signing algorithm, typ "JWT" unless the caller gave one.
