@@ -978,6 +978,42 @@ def _check_key_input(data: Union[str, bytes], what: str) -> None:
             else "characters", _MAX_KEY_INPUT))
 
 
+# Choice: a "secret" that is a key's PEM, DER, OpenSSH or JWK text is
+# refused, as PyJWT refuses PEM and SSH text since CVE-2017-11424 and
+# CVE-2022-29217.  Such a secret is most likely a public key, which
+# anyone can read and forge MACs with.  jwt3 never takes a key string as
+# a secret by itself; this stops the caller who passes one explicitly.
+_KEY_TEXT_RE = re.compile(
+    br"\s*(?:---- BEGIN SSH2 |PuTTY-User-Key-File-"
+    br"|(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp(?:256|384|521)"
+    br"|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com"
+    br"|x509v3-[a-z0-9-]+)\s+[A-Za-z0-9+/]{16})")
+
+
+_KEY_TEXT_SECRET = ("an HMAC secret cannot be the PEM, DER, OpenSSH or"
+                    " JWK text of a key: anyone with the public key could"
+                    " forge MACs")
+
+
+def _secret_is_key_text(secret: bytes) -> bool:
+    """True if ``secret`` is the text or DER of a key (see above)."""
+    if _KEY_TEXT_RE.match(secret) or b"-----BEGIN " in secret:
+        return True
+    if secret.lstrip()[:1] == b"{":
+        try:
+            jwk = _json_loads(secret, "secret")
+        except JWTError:
+            return False
+        return "kty" in jwk or "keys" in jwk
+    if secret[:1] == b"\x30":
+        try:
+            _der_to_material(secret)
+        except JWTError:
+            return False
+        return True
+    return False
+
+
 def _as_bytes(data: Any, what: str) -> bytes:
     if isinstance(data, bytes):
         return data
@@ -1107,6 +1143,8 @@ class Key:
                             % type(secret).__name__)
         if not secret:
             raise InvalidKeyError("an HMAC secret cannot be empty")
+        if _secret_is_key_text(bytes(secret)):
+            raise InvalidKeyError(_KEY_TEXT_SECRET)
         return cls(_OctMaterial(bytes(secret)), kid=kid, alg=alg)
 
     @classmethod
@@ -1464,6 +1502,8 @@ def _oct_from_jwk(jwk: Mapping[str, Any]) -> _OctMaterial:
     secret = _b64u_decode(k, 'JWK "k"', KeyFormatError)
     if not secret:
         raise KeyFormatError('JWK "k": empty secret')
+    if _secret_is_key_text(secret):
+        raise InvalidKeyError('JWK "k": ' + _KEY_TEXT_SECRET)
     return _OctMaterial(secret)
 
 
