@@ -1281,6 +1281,7 @@ class Key:
 
 
 _MAX_JWKS_KEYS = 256
+_MAX_JWKS_RECOVERIES = 2
 
 
 class KeySet:
@@ -1338,10 +1339,24 @@ class KeySet:
             raise KeyFormatError('JWK Set "keys": %d entries, more than'
                                  ' %d' % (len(entries), _MAX_JWKS_KEYS))
         keyset = cls()
+        recoveries = 0
         for index, entry in enumerate(entries):
             if not isinstance(entry, Mapping):
                 keyset.skipped.append((index, "not a JSON object"))
                 continue
+            # Choice: an RSA private JWK without its CRT members costs a
+            # prime recovery (about half a second at 4096 bits); a set
+            # may hold _MAX_JWKS_RECOVERIES of them, so that 256 cannot
+            # stall a loader for minutes.  Real sets carry public keys,
+            # or private keys with every member.
+            if entry.get("kty") == "RSA" and "d" in entry \
+                    and "p" not in entry:
+                recoveries += 1
+                if recoveries > _MAX_JWKS_RECOVERIES:
+                    keyset.skipped.append((index, (
+                        "more than %d RSA private keys without p, q, dp,"
+                        " dq and qi" % _MAX_JWKS_RECOVERIES)))
+                    continue
             try:
                 keyset._keys.append(Key.from_jwk(entry))
             except JWTError as exc:

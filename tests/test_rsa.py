@@ -423,6 +423,24 @@ def test_prime_recovery_refuses_a_prime_power(power):
         jwt3.Key.from_jwk(bare_jwk(n, e, d))
 
 
+def test_jwk_set_bounds_prime_recoveries():
+    # Choice (section 5): at most _MAX_JWKS_RECOVERIES keys of a set
+    # need their primes recovered; the rest are skipped, so a set of
+    # 256 such keys (about 2 minutes at 4096 bits) loads at once.
+    full = rsa_jwk("RFC7517-A.2")
+    bare = {name: full[name] for name in ("kty", "n", "e", "d")}
+    limit = jwt3._MAX_JWKS_RECOVERIES
+    keyset = jwt3.KeySet.from_jwks({"keys": [bare] * (limit + 1) + [full]})
+    assert len(keyset) == limit + 1
+    assert keyset.skipped == [(limit, "more than %d RSA private keys"
+                                      " without p, q, dp, dq and qi"
+                                      % limit)]
+    started = time.perf_counter()
+    keyset = jwt3.KeySet.from_jwks({"keys": [bare] * 256})
+    assert len(keyset) == limit and len(keyset.skipped) == 256 - limit
+    assert time.perf_counter() - started < 2
+
+
 def test_prime_recovery_bounds_n_and_e_first():
     # Choice (section 7a): recovery only up to _RSA_MAX_RECOVER_BITS;
     # and n and e pass the public-key checks before any
