@@ -262,10 +262,12 @@ def _b64u_uint(value: Any, what: str, length: Optional[int] = None,
 
 # ---- 3. JSON: strict parsing, libjwt-identical output (RFC 8259) ----
 #
-# Parsing refuses what RFC 8259 leaves open and attackers like: duplicate
-# member names (§4 "SHOULD be unique"), NaN and Infinity (not JSON at
-# all), lone surrogates (§8.2), U+0000 (jansson, and so libjwt, refuse
-# it), nesting deeper than _MAX_JSON_DEPTH, and integers of more than
+# Choice: parsing refuses what RFC 8259 leaves open and attackers like:
+# duplicate member names (§4 "SHOULD be unique"; readers that keep the
+# first and the last disagree), NaN and Infinity (not JSON at all), lone
+# surrogates (§8.2), U+0000 (jansson, and so libjwt, refuse it), a byte
+# order mark (§8.1 lets parsers ignore one; we do not), text that is not
+# UTF-8, nesting deeper than _MAX_JSON_DEPTH, and integers of more than
 # _MAX_JSON_INT_DIGITS digits.  Output matches jansson's
 # json_dumps(JSON_COMPACT | JSON_SORT_KEYS) byte for byte.
 
@@ -845,6 +847,9 @@ def _pem_blocks(text: str) -> List[Tuple[str, bytes]]:
             raise KeyFormatError("PEM %s: encrypted keys are not"
                                  " supported; decrypt it first (openssl"
                                  " pkey -in KEY -out PLAIN)" % label)
+        # Choice: RFC 7468 §3 asks parsers to be lax about line breaks
+        # and blanks in the body, and we are; the base64 itself must be
+        # canonical (below).
         compact = _WHITESPACE_RE.sub("", body)
         try:
             der = base64.b64decode(compact, validate=True)
