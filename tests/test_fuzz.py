@@ -759,6 +759,23 @@ def test_mangled_keys(case):
             assert key._material.jwk_members(key.kty == "oct") == members
 
 
+@settings(max_examples=EXAMPLES * 2)
+@given(st.binary(min_size=1, max_size=80)
+       | mangled_keys().map(lambda case: case[3]).filter(
+           lambda source: isinstance(source, (str, bytes)) and source)
+       .map(lambda source: source if isinstance(source, bytes)
+            else source.encode("utf-8", "surrogatepass")))
+def test_any_secret_bytes(secret):
+    # An HMAC key, or InvalidKeyError for a secret that is key text;
+    # never another exception (the check parses DER and JSON).
+    try:
+        with hang_guard():
+            key = jwt3.Key.from_secret(secret)
+    except jwt3.InvalidKeyError:
+        return
+    assert key.size == 8 * len(secret)
+
+
 # -- claims strings and the Kamailio layer
 
 @st.composite
