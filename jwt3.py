@@ -315,8 +315,13 @@ def _unique_object(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_object,
                             parse_constant=_refuse_constant,
-                            parse_float=_parse_float,
-                            parse_int=_parse_int)
+                            parse_float=_parse_float)
+# The same with the integer bound; needed only for text long enough to
+# hold a too-long integer (the hook costs a Python call per integer).
+_BOUNDED_DECODER = json.JSONDecoder(object_pairs_hook=_unique_object,
+                                    parse_constant=_refuse_constant,
+                                    parse_float=_parse_float,
+                                    parse_int=_parse_int)
 
 
 _JSON_ESCAPE_RE = re.compile(r"\\.", re.DOTALL)
@@ -379,8 +384,10 @@ def _json_loads(data: Union[str, bytes], what: str,
             and _json_nesting(data) > _MAX_JSON_DEPTH:
         raise error("%s: JSON nested deeper than %d"
                     % (what, _MAX_JSON_DEPTH))
+    decoder = (_BOUNDED_DECODER if len(data) > _MAX_JSON_INT_DIGITS
+               else _DECODER)
     try:
-        value = _DECODER.decode(data)
+        value = decoder.decode(data)
     except ValueError as exc:
         # JSONDecodeError, our hooks, and int digit limits all land here.
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) \

@@ -84,6 +84,19 @@ def test_integer_digit_bound_is_the_same_on_every_interpreter():
         loads('{"a":%s.0}' % ("9" * 5000))
 
 
+def test_short_text_needs_no_integer_hook(monkeypatch):
+    # Text of at most _MAX_JSON_INT_DIGITS characters cannot hold a
+    # longer integer: it is parsed without the per-integer hook.
+    limit = jwt3._MAX_JSON_INT_DIGITS
+    calls = []
+    monkeypatch.setattr(jwt3, "_BOUNDED_DECODER", type("D", (), {
+        "decode": lambda self, text: calls.append(text) or {}})())
+    short = '{"a":%s}' % ("1" * (limit - 6))
+    assert loads(short) == {"a": int("1" * (limit - 6))} and not calls
+    loads(short + " ")
+    assert calls == [short + " "]
+
+
 def test_integer_digit_bound_on_output():
     limit = jwt3._MAX_JSON_INT_DIGITS
     assert dumps({"a": 10 ** limit - 1}) == '{"a":%s}' % ("9" * limit)
@@ -123,6 +136,7 @@ def test_nesting_is_read_before_parsing(monkeypatch):
             raise AssertionError("the parser was entered")
 
     monkeypatch.setattr(jwt3, "_DECODER", NoDecoder())
+    monkeypatch.setattr(jwt3, "_BOUNDED_DECODER", NoDecoder())
     for text in ("[" * 100000, '{"a":' * 100000, '["",' * 100000,
                  "[" * 33 + "]" * 33):
         with pytest.raises(jwt3.MalformedError, match="nested deeper"):
