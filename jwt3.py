@@ -4587,12 +4587,14 @@ def _split_token(token: Any) -> List[str]:
     if len(token) > _MAX_TOKEN_LENGTH:
         raise MalformedError("token: %d characters, more than %d"
                              % (len(token), _MAX_TOKEN_LENGTH))
-    if not isinstance(token, str):
+    if isinstance(token, str):
+        text = token
+    else:
         try:
-            token = bytes(token).decode("ascii")
+            text = bytes(token).decode("ascii")
         except UnicodeDecodeError:
             raise MalformedError("token: non-ASCII byte") from None
-    segments = token.split(".")
+    segments = text.split(".")
     if len(segments) != 3:
         raise MalformedError("token: %d segments, expected 3 (header."
                              "payload.signature)" % len(segments))
