@@ -226,11 +226,13 @@ def test_same_family_downgrade_rs512_token_rs256_key():
 
 @pytest.mark.parametrize("spelling", ["none", "None", "NONE", "nOnE"])
 @pytest.mark.parametrize("signature", [b"", b"x" * 32])
-def test_cve_2015_9235_alg_none_every_spelling(spelling, signature):
-    """jsonwebtoken (CVE-2015-9235) and many since accepted unsigned
-    tokens.  jwt3 never accepts "none", in any case, signed or not,
-    even when the caller lists it; nor does it produce one.  Unit
-    test: test_jws.py test_alg_none_in_every_spelling."""
+def test_cve_2015_9235_cve_2022_23540_alg_none_every_spelling(spelling,
+                                                             signature):
+    """The 2015 disclosure behind CVE-2015-9235 showed libraries
+    accepting unsigned tokens; jsonwebtoken did it again with a falsy
+    key (CVE-2022-23540).  jwt3 never accepts "none", in any case,
+    signed or not, even when the caller lists it; nor does it produce
+    one.  Unit test: test_jws.py test_alg_none_in_every_spelling."""
     token = forge({"alg": spelling}, {"sub": "admin"},
                   lambda data: signature)
     for key in (HMAC, RSA.public(), jwt3.KeySet([HMAC, P256.public()])):
