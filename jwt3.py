@@ -70,6 +70,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import json
 import math
 import os
@@ -266,18 +267,37 @@ def _b64u_uint(value: Any, what: str, length: Optional[int] = None,
 
 # ---- 3. JSON: strict parsing, libjwt-identical output (RFC 8259) ----
 #
-# Parsing refuses what RFC 8259 leaves open and attackers like: duplicate
-# member names (§4 "SHOULD be unique"), NaN and Infinity (not JSON at
-# all), lone surrogates (§8.2), U+0000 (jansson, and so libjwt, refuse
-# it), and nesting deeper than _MAX_JSON_DEPTH.  Output matches jansson's
+# Choice: parsing refuses what RFC 8259 leaves open and attackers like:
+# duplicate member names (§4 "SHOULD be unique"; readers that keep the
+# first and the last disagree), NaN and Infinity (not JSON at all), lone
+# surrogates (§8.2), U+0000 (jansson, and so libjwt, refuse it), a byte
+# order mark (§8.1 lets parsers ignore one; we do not), text that is not
+# UTF-8, nesting deeper than _MAX_JSON_DEPTH, and integers of more than
+# _MAX_JSON_INT_DIGITS digits.  Output matches jansson's
 # json_dumps(JSON_COMPACT | JSON_SORT_KEYS) byte for byte.
 
 _MAX_JSON_DEPTH = 32
+# Choice: RFC 8259 §6 lets implementations limit the range of numbers.
+# An explicit bound, checked before int() and again on output, makes
+# every interpreter behave alike: CPython 3.11+ (and 3.8.14+) refuse
+# int() of more than 4300 digits only by default, older builds and PyPy
+# convert any length in quadratic time.  640 is the lowest limit
+# sys.set_int_max_str_digits() accepts, so that setting never decides
+# for us.  No JOSE member needs more (big numbers travel as base64url).
+_MAX_JSON_INT_DIGITS = 640
+_MAX_JSON_INT = 10 ** _MAX_JSON_INT_DIGITS
 _SUSPECT_ESCAPE_RE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError("%s is not JSON" % name)
+
+
+def _parse_int(text: str) -> int:
+    if len(text) - text.startswith("-") > _MAX_JSON_INT_DIGITS:
+        raise ValueError("integer of more than %d digits"
+                         % _MAX_JSON_INT_DIGITS)
+    return int(text)
 
 
 def _parse_float(text: str) -> float:
@@ -301,21 +321,34 @@ def _unique_object(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_object,
                             parse_constant=_refuse_constant,
                             parse_float=_parse_float)
+# The same with the integer bound; needed only for text long enough to
+# hold a too-long integer (the hook costs a Python call per integer).
+_BOUNDED_DECODER = json.JSONDecoder(object_pairs_hook=_unique_object,
+                                    parse_constant=_refuse_constant,
+                                    parse_float=_parse_float,
+                                    parse_int=_parse_int)
 
 
-def _json_depth_ok(value: Any, limit: int) -> bool:
-    """True if ``value`` nests no deeper than ``limit`` (iteratively)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            node = list(node.values())
-        elif not isinstance(node, list):
-            continue
-        if depth > limit:
-            return False
-        stack.extend((child, depth + 1) for child in node)
-    return True
+_JSON_ESCAPE_RE = re.compile(r"\\.", re.DOTALL)
+_JSON_STRING_RE = re.compile(r'"[^"]*"')
+_JSON_NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
+_JSON_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _json_nesting(text: str) -> int:
+    """How deep the brackets of JSON ``text`` nest, strings ignored.
+
+    Read from the text before parsing, so that no input can make the
+    parser recurse (json's scanner is recursive) and RecursionError
+    never arises.  Three linear substitutions: drop escape pairs, then
+    strings (which no longer hold quotes), then all but brackets.
+    Invalid text may give any number; the parser refuses it anyway.
+    """
+    bare = _JSON_ESCAPE_RE.sub("", text)
+    bare = _JSON_STRING_RE.sub("", bare)
+    bare = _JSON_NOT_BRACKET_RE.sub("", bare)
+    return max(itertools.accumulate(
+        map(_JSON_BRACKET_STEP.__getitem__, bare)), default=0)
 
 
 def _json_strings_ok(value: Any) -> bool:
@@ -350,10 +383,16 @@ def _json_loads(data: Union[str, bytes], what: str,
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise error("%s: not valid UTF-8" % what) from None
+
+    # Cheap gate first: only text with many brackets can nest deeply.
+    if data.count("{") + data.count("[") > _MAX_JSON_DEPTH \
+            and _json_nesting(data) > _MAX_JSON_DEPTH:
+        raise error("%s: JSON nested deeper than %d"
+                    % (what, _MAX_JSON_DEPTH))
+    decoder = (_BOUNDED_DECODER if len(data) > _MAX_JSON_INT_DIGITS
+               else _DECODER)
     try:
-        value = _DECODER.decode(data)
-    except RecursionError:
-        raise error("%s: JSON nested too deeply" % what) from None
+        value = decoder.decode(data)
     except ValueError as exc:
         # JSONDecodeError, our hooks, and int digit limits all land here.
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) \
@@ -363,12 +402,8 @@ def _json_loads(data: Union[str, bytes], what: str,
     if want_object and not isinstance(value, dict):
         raise error("%s: expected a JSON object, got %s"
                     % (what, _json_type_name(value)))
-    # Cheap gates first: a walk is needed only when the text could hold
-    # a deep nest, an escaped NUL or an escaped surrogate.
-    if data.count("{") + data.count("[") > _MAX_JSON_DEPTH \
-            and not _json_depth_ok(value, _MAX_JSON_DEPTH):
-        raise error("%s: JSON nested deeper than %d"
-                    % (what, _MAX_JSON_DEPTH))
+    # Cheap gate first: a walk is needed only when the text could hold
+    # an escaped NUL or an escaped surrogate.
     if "\\u" in data and _SUSPECT_ESCAPE_RE.search(data) \
             and not _json_strings_ok(value):
         raise error("%s: JSON string holds U+0000 or a lone surrogate"
@@ -435,10 +470,19 @@ def _json_check(value: Any, depth: int = 0) -> bool:
             if kind is str:
                 if "\x00" in item:
                     _json_check(item)
-            elif kind is not int and item is not None:
+            elif kind is int:
+                if not -_MAX_JSON_INT < item < _MAX_JSON_INT:
+                    _json_check(item)
+            elif item is not None:
                 has_float |= _json_check(item, depth + 1)
         return has_float
-    if value is None or isinstance(value, (bool, int)):
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        if not -_MAX_JSON_INT < value < _MAX_JSON_INT:
+            raise MalformedError("JSON integer of more than %d digits"
+                                 " (refused on input too)"
+                                 % _MAX_JSON_INT_DIGITS)
         return False
     if isinstance(value, str):
         if "\x00" in value:
@@ -539,6 +583,7 @@ _DER_OID = 0x06
 _DER_SEQUENCE = 0x30
 _DER_CONTEXT_0 = 0xA0      # [0] constructed; [n] is 0xA0 + n
 _DER_MAX_DEPTH = 16        # nesting allowed while walking certificates
+_DER_MAX_OID = 128         # octets of an OBJECT IDENTIFIER's content
 
 _DERItem = Tuple[int, bytes]
 
@@ -638,6 +683,14 @@ def _der_read_oid(item: _DERItem, what: str) -> str:
     content = _der_expect(item, _DER_OID, what)
     if not content or content[-1] & 0x80:
         raise KeyFormatError("%s: OBJECT IDENTIFIER truncated" % what)
+    # Choice: X.660 bounds neither arcs nor their number, but the OIDs
+    # read here name algorithms and curves (under 16 octets; a UUID
+    # arc, 2.25.n, takes 20).  A longer one would only cost quadratic
+    # time to assemble and a ValueError from str() past 4300 digits.
+    if len(content) > _DER_MAX_OID:
+        raise KeyFormatError("%s: OBJECT IDENTIFIER of %d octets, more"
+                             " than %d" % (what, len(content),
+                                           _DER_MAX_OID))
     arcs = []
     value = 0
     fresh = True
@@ -842,6 +895,9 @@ def _pem_blocks(text: str) -> List[Tuple[str, bytes]]:
             raise KeyFormatError("PEM %s: encrypted keys are not"
                                  " supported; decrypt it first (openssl"
                                  " pkey -in KEY -out PLAIN)" % label)
+        # Choice: RFC 7468 §3 asks parsers to be lax about line breaks
+        # and blanks in the body, and we are; the base64 itself must be
+        # canonical (below).
         compact = _WHITESPACE_RE.sub("", body)
         try:
             der = base64.b64decode(compact, validate=True)
@@ -961,6 +1017,56 @@ def supported_algorithms() -> Tuple[str, ...]:
     return tuple(sorted(_ALGORITHMS))
 
 
+# Limits on key input, checked before any parsing: the text of a JWK,
+# JWK Set or PEM, or the DER bytes, at most _MAX_KEY_INPUT (the remote
+# JWK Set cap of DESIGN §5); at most _MAX_JWKS_KEYS keys in a JWK Set
+# or a PEM text.
+_MAX_KEY_INPUT = 1 << 20
+
+
+def _check_key_input(data: Union[str, bytes], what: str) -> None:
+    if len(data) > _MAX_KEY_INPUT:
+        raise KeyFormatError("%s: %d %s, more than %d" % (
+            what, len(data), "bytes" if isinstance(data, bytes)
+            else "characters", _MAX_KEY_INPUT))
+
+
+# Choice: a "secret" that is a key's PEM, DER, OpenSSH or JWK text is
+# refused, as PyJWT refuses PEM and SSH text since CVE-2017-11424 and
+# CVE-2022-29217.  Such a secret is most likely a public key, which
+# anyone can read and forge MACs with.  jwt3 never takes a key string as
+# a secret by itself; this stops the caller who passes one explicitly.
+_KEY_TEXT_RE = re.compile(
+    br"\s*(?:---- BEGIN SSH2 |PuTTY-User-Key-File-"
+    br"|(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp(?:256|384|521)"
+    br"|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com"
+    br"|x509v3-[a-z0-9-]+)\s+[A-Za-z0-9+/]{16})")
+
+
+_KEY_TEXT_SECRET = ("an HMAC secret cannot be the PEM, DER, OpenSSH or"
+                    " JWK text of a key: anyone with the public key could"
+                    " forge MACs")
+
+
+def _secret_is_key_text(secret: bytes) -> bool:
+    """True if ``secret`` is the text or DER of a key (see above)."""
+    if _KEY_TEXT_RE.match(secret) or b"-----BEGIN " in secret:
+        return True
+    if secret.lstrip()[:1] == b"{":
+        try:
+            jwk = _json_loads(secret, "secret")
+        except JWTError:
+            return False
+        return "kty" in jwk or "keys" in jwk
+    if secret[:1] == b"\x30":
+        try:
+            _der_to_material(secret)
+        except JWTError:
+            return False
+        return True
+    return False
+
+
 def _as_bytes(data: Any, what: str) -> bytes:
     if isinstance(data, bytes):
         return data
@@ -1044,6 +1150,7 @@ class Key:
         off its curve, inconsistent RSA members...).
         """
         if isinstance(jwk, (str, bytes)):
+            _check_key_input(jwk, "JWK")
             jwk = _json_loads(jwk, "JWK", KeyFormatError)
         if not isinstance(jwk, Mapping):
             raise TypeError("a JWK must be a mapping or JSON text, got %s"
@@ -1089,6 +1196,8 @@ class Key:
                             % type(secret).__name__)
         if not secret:
             raise InvalidKeyError("an HMAC secret cannot be empty")
+        if _secret_is_key_text(bytes(secret)):
+            raise InvalidKeyError(_KEY_TEXT_SECRET)
         return cls(_OctMaterial(bytes(secret)), kid=kid, alg=alg)
 
     @classmethod
@@ -1105,7 +1214,9 @@ class Key:
     @classmethod
     def from_der(cls, data: bytes, *, kid: Optional[str] = None) -> "Key":
         """A key from DER bytes in any format ``from_pem`` reads."""
-        return cls(_der_to_material(_as_bytes(data, "DER")), kid=kid)
+        data = _as_bytes(data, "DER")
+        _check_key_input(data, "DER")
+        return cls(_der_to_material(data), kid=kid)
 
     # -- export
 
@@ -1223,6 +1334,7 @@ class Key:
 
 
 _MAX_JWKS_KEYS = 256
+_MAX_JWKS_RECOVERIES = 2
 
 
 class KeySet:
@@ -1264,6 +1376,7 @@ class KeySet:
         KeyFormatError names the reasons.
         """
         if isinstance(jwks, (str, bytes)):
+            _check_key_input(jwks, "JWK Set")
             jwks = _json_loads(jwks, "JWK Set", KeyFormatError)
         if not isinstance(jwks, Mapping):
             raise TypeError("a JWK Set must be a mapping or JSON text,"
@@ -1279,10 +1392,24 @@ class KeySet:
             raise KeyFormatError('JWK Set "keys": %d entries, more than'
                                  ' %d' % (len(entries), _MAX_JWKS_KEYS))
         keyset = cls()
+        recoveries = 0
         for index, entry in enumerate(entries):
             if not isinstance(entry, Mapping):
                 keyset.skipped.append((index, "not a JSON object"))
                 continue
+            # Choice: an RSA private JWK without its CRT members costs a
+            # prime recovery (about half a second at 4096 bits); a set
+            # may hold _MAX_JWKS_RECOVERIES of them, so that 256 cannot
+            # stall a loader for minutes.  Real sets carry public keys,
+            # or private keys with every member.
+            if entry.get("kty") == "RSA" and "d" in entry \
+                    and "p" not in entry:
+                recoveries += 1
+                if recoveries > _MAX_JWKS_RECOVERIES:
+                    keyset.skipped.append((index, (
+                        "more than %d RSA private keys without p, q, dp,"
+                        " dq and qi" % _MAX_JWKS_RECOVERIES)))
+                    continue
             try:
                 keyset._keys.append(Key.from_jwk(entry))
             except JWTError as exc:
@@ -1355,13 +1482,18 @@ class KeySet:
 
 def _pem_keys(text: Union[str, bytes], kid: Optional[str]) -> List[Key]:
     if isinstance(text, bytes):
+        _check_key_input(text, "PEM")
         text = text.decode("ascii", "replace")
     if not isinstance(text, str):
         raise TypeError("PEM must be str or bytes, got %s"
                         % type(text).__name__)
+    _check_key_input(text, "PEM")
     if "-----BEGIN" not in text:
         raise KeyFormatError("PEM: no -----BEGIN block")
     blocks = _pem_blocks(text)
+    if len(blocks) > _MAX_JWKS_KEYS:
+        raise KeyFormatError("PEM: %d blocks, more than %d"
+                             % (len(blocks), _MAX_JWKS_KEYS))
     return [Key(_der_to_material(der, label), kid=kid)
             for label, der in blocks]
 
@@ -1448,6 +1580,8 @@ def _oct_from_jwk(jwk: Mapping[str, Any]) -> _OctMaterial:
     secret = _b64u_decode(k, 'JWK "k"', KeyFormatError)
     if not secret:
         raise KeyFormatError('JWK "k": empty secret')
+    if _secret_is_key_text(secret):
+        raise InvalidKeyError('JWK "k": ' + _KEY_TEXT_SECRET)
     return _OctMaterial(secret)
 
 
@@ -1501,6 +1635,12 @@ _RSA_MAX_BITS = 16384
 # require; an exponent as long as n would make every verification cost
 # a private-key operation (a cheap denial of service from a JWK Set).
 _RSA_MAX_E_BITS = 33
+# Choice: a private JWK with "d" but without the CRT members (allowed by
+# RFC 7518 §6.3.2) has its primes recovered only up to 4096 bits: the
+# recovery costs a few exponentiations modulo n, seconds at 8192 bits
+# and a minute at 16384 (measured on CPython 3.11), for any JWK Set
+# that lists such a key.
+_RSA_MAX_RECOVER_BITS = 4096
 _RSA_OID = "1.2.840.113549.1.1.1"          # rsaEncryption, RFC 8017 A.1
 _RSASSA_PSS_OID = "1.2.840.113549.1.1.10"  # id-RSASSA-PSS, RFC 8017 A.2.3
 _RSA_CRT_NAMES = ("p", "q", "dp", "dq", "qi")
@@ -1622,6 +1762,12 @@ def _rsa_recover_primes(n: int, e: int, d: int) -> Tuple[int, int]:
     Each random g splits n with probability at least 1/2, so 100 tries
     fail only with probability 2^-100 for a valid key.  An invalid d
     shows up at once: g^(de-1) must be 1 for every g.
+
+    The inputs that would defeat every try are handled first, each at
+    the cost of about one try: a prime n (every g is a Miller-Rabin
+    liar) and a prime power (its group is cyclic).  For any other odd n
+    a try ends, one way or the other, with probability at least 1/2,
+    so a hostile key costs a few exponentiations, not a hundred.
     """
     # Steps 1-2: k = de - 1 = 2^t * r with r odd.
     k = d * e - 1
@@ -1630,6 +1776,15 @@ def _rsa_recover_primes(n: int, e: int, d: int) -> Tuple[int, int]:
                               " exponent for n and e")
     t = (k & -k).bit_length() - 1
     r = k >> t
+
+    # If lambda(n) divides k and p^2 divides n, then p divides k: a
+    # common factor splits n at once (and shows a prime power for what
+    # it is; the checks on the result then refuse it).
+    common = math.gcd(k, n)
+    if 1 < common < n:
+        return common, n // common
+    if _is_probable_prime_vartime(n, 1):
+        raise InvalidKeyError("RSA private key: the modulus is prime")
 
     # Step 3: look for a square root of 1 other than +1 and -1.
     for _ in range(100):
@@ -1660,12 +1815,26 @@ def _rsa_recover_primes(n: int, e: int, d: int) -> Tuple[int, int]:
 def _rsa_from_components(n: int, e: int, d: int) -> _RSAMaterial:
     """A private key given only n, e and d: recover p, q and the CRT
     values, with p > q as most encoders write them."""
-    # Checked first so that a huge d cannot make recovery crawl.
+    # Checked first so that a huge n, e or d cannot make recovery crawl
+    # (its exponentiations cost in proportion to the bits of d * e and
+    # to the square of the bits of n).
+    _rsa_check_public(n, e)
+    if n.bit_length() > _RSA_MAX_RECOVER_BITS:
+        raise InvalidKeyError("RSA private key of %d bits without p, q,"
+                              " dp, dq and qi: give them (recovering"
+                              " them is limited to %d-bit keys)"
+                              % (n.bit_length(), _RSA_MAX_RECOVER_BITS))
     if not 0 < d < n:
         raise InvalidKeyError("RSA private key: d is not between 0 and n")
     p, q = _rsa_recover_primes(n, e, d)
     if p < q:
         p, q = q, p
+    # A modulus with a repeated factor (p^2 * q, a prime power) can
+    # split into factors that share one, and then q has no inverse
+    # modulo p.
+    if math.gcd(p, q) != 1:
+        raise InvalidKeyError("RSA private key: n is not a product of two"
+                              " distinct primes")
     return _RSAMaterial(n, e, d, p, q, d % (p - 1), d % (q - 1),
                         pow(q, -1, p))
 
@@ -4937,22 +5106,49 @@ class Decoded(NamedTuple):
 
 def _split_token(token: Any) -> List[str]:
     """The three segments of a compact JWS (RFC 7515 §7.1)."""
-    if isinstance(token, (bytes, bytearray)):
-        try:
-            token = bytes(token).decode("ascii")
-        except UnicodeDecodeError:
-            raise MalformedError("token: non-ASCII byte") from None
-    if not isinstance(token, str):
+    if not isinstance(token, (str, bytes, bytearray)):
         raise TypeError("token must be str or bytes, got %s"
                         % type(token).__name__)
     if len(token) > _MAX_TOKEN_LENGTH:
         raise MalformedError("token: %d characters, more than %d"
                              % (len(token), _MAX_TOKEN_LENGTH))
-    segments = token.split(".")
+    if isinstance(token, str):
+        text = token
+    else:
+        try:
+            text = bytes(token).decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedError("token: non-ASCII byte") from None
+    segments = text.split(".")
     if len(segments) != 3:
         raise MalformedError("token: %d segments, expected 3 (header."
                              "payload.signature)" % len(segments))
     return segments
+
+
+def _header_type_problem(header: Mapping[str, Any]) -> Optional[str]:
+    """Which registered header parameter (RFC 7515 §4.1) has the wrong
+    JSON type, and what it should be; None if all are right.
+
+    Choice: every registered parameter is checked, also those jwt3
+    never uses (``jwk``, ``x5c``, ``jku``...): a header is well formed
+    as a whole or refused, and jwt3 never writes one it would refuse.
+    """
+    for name in _STRING_HEADERS:
+        if name in header and not isinstance(header[name], str):
+            return '"%s": expected a string, got %s' % (
+                name, _json_type_name(header[name]))
+    # §4.1.3: a JWK is a JSON object; §4.1.6: x5c is a non-empty array
+    # of (base64) certificate strings.
+    if "jwk" in header and not isinstance(header["jwk"], Mapping):
+        return '"jwk": expected an object, got %s' % _json_type_name(
+            header["jwk"])
+    if "x5c" in header:
+        x5c = header["x5c"]
+        if not isinstance(x5c, (list, tuple)) or not x5c or not all(
+                isinstance(item, str) for item in x5c):
+            return '"x5c": expected a non-empty array of strings'
+    return None
 
 
 # Headers already parsed and found acceptable, by their base64url text:
@@ -4983,6 +5179,9 @@ def _parse_header_uncached(header_b64: str) -> Dict[str, Any]:
     if len(header_b64) > _MAX_HEADER_LENGTH:
         raise MalformedError("token header: %d characters, more than %d"
                              % (len(header_b64), _MAX_HEADER_LENGTH))
+    # Choice: RFC 8259 §2 whitespace around JSON tokens is accepted, in
+    # the header as in the payload: the signature covers the bytes as
+    # sent, so it cannot give a signed token a second spelling.
     header = _json_loads(_b64u_decode(header_b64, "token header"),
                          "token header")   # type: Dict[str, Any]
 
@@ -4992,11 +5191,9 @@ def _parse_header_uncached(header_b64: str) -> Dict[str, Any]:
         raise MalformedError('token header "alg": %s' % (
             "missing" if "alg" not in header
             else "expected a string, got " + _json_type_name(alg)))
-    for name in _STRING_HEADERS:
-        if name in header and not isinstance(header[name], str):
-            raise MalformedError('token header "%s": expected a string,'
-                                 ' got %s' % (name, _json_type_name(
-                                     header[name])))
+    problem = _header_type_problem(header)
+    if problem is not None:
+        raise MalformedError("token header %s" % problem)
 
     # RFC 7515 §4.1.11: extensions listed in "crit" MUST be understood;
     # we understand none, so any "crit" is refused.  RFC 7797 "b64":
@@ -5039,7 +5236,8 @@ def _verifying_key(key: Any, alg: str, kid: Optional[str]) -> Key:
     return load_keys(key).select(alg, kid)
 
 
-def _numeric_date(claims: Dict[str, Any], name: str) -> Optional[float]:
+def _numeric_date(claims: Mapping[str, Any], name: str
+                  ) -> Optional[float]:
     """A NumericDate claim (RFC 7519 §2) if present: a finite number,
     not a boolean, within the signed 64-bit range."""
     if name not in claims:
@@ -5159,6 +5357,11 @@ def _decode(token: Any, key: Any, algorithms: Any, leeway: Optional[float],
     if not chosen.verify(alg, signing_input, signature, strict=strict):
         raise InvalidSignatureError()
 
+    # Choice: the time claims are type-checked whenever present (RFC
+    # 7519 §4.1.4-§4.1.6: NumericDate), because they decide validity;
+    # "iss", "sub" and "aud" only when compared (a Kamailio claims
+    # string writes sub=+4912345 as a number, and such tokens must
+    # verify when nobody asks about "sub"); other claims never.
     claims = _json_loads(payload, "token payload")
     for name in require:
         if name not in claims:
@@ -5261,9 +5464,9 @@ def encode(claims: Mapping[str, Any], key: Any, alg: str,
             raise TypeError("headers must be a mapping, got %s"
                             % type(headers).__name__)
         header.update(headers)
-    for name in _STRING_HEADERS:
-        if name in header and not isinstance(header[name], str):
-            raise TypeError('header "%s" must be str' % name)
+    problem = _header_type_problem(header)
+    if problem is not None:
+        raise TypeError("header %s" % problem)
     if "crit" in header or "b64" in header:
         raise ValueError('headers "crit" and "b64" are not supported')
     header["alg"] = algorithm.name
@@ -5275,6 +5478,10 @@ def encode(claims: Mapping[str, Any], key: Any, alg: str,
                 _json_dumps(header))
     else:
         header_b64 = _b64u_encode(_json_dumps(header))
+    # What decode would refuse is not written: exp, nbf and iat must be
+    # numbers within the signed 64-bit range.
+    for name in ("exp", "nbf", "iat"):
+        _numeric_date(claims, name)
 
     signer = _signing_key(key, alg, header.get("kid"))
     if type(claims) is not dict:
@@ -5309,6 +5516,10 @@ _PARAM_SPACE = " \t\r\n"
 _PARAM_NAME_STOP = frozenset(" \t\r\n,=;")
 _PARAM_TOKEN_STOP = frozenset(" \t\r\n,;")
 _PARAM_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
+# Limit: a claims or headers string of more than 64 KiB is refused
+# before it is read (its token could not stay under the 256 KiB token
+# limit anyway); the grammar is read a character at a time.
+_MAX_PARAMS_LENGTH = 64 * 1024
 
 
 class Param(NamedTuple):
@@ -5333,8 +5544,17 @@ class Param(NamedTuple):
         '+' and leading zeros.
         """
         body = self.body or ""
-        if not self.quote and _PARAM_INT_RE.match(body):
-            number = int(body)
+        if self.quote or not _PARAM_INT_RE.match(body):
+            return body
+
+        # int64 has at most 19 digits, leading zeros aside: counted
+        # before int(), which is slow on long digit strings and raises
+        # ValueError past 4300 digits (zeros included) on CPython 3.11+.
+        digits = body.lstrip("+-").lstrip("0") or "0"
+        if len(digits) <= 19:
+            number = int(digits)
+            if body.startswith("-"):
+                number = -number
             if _INT64_MIN <= number <= _INT64_MAX:
                 return number
         return body
@@ -5359,6 +5579,9 @@ def parse_params(text: str) -> List[Param]:
     if not isinstance(text, str):
         raise TypeError("a params string must be str, got %s"
                         % type(text).__name__)
+    if len(text) > _MAX_PARAMS_LENGTH:
+        raise MalformedError("params: %d characters, more than %d"
+                             % (len(text), _MAX_PARAMS_LENGTH))
     if text.endswith(";"):
         text = text[:-1]
     params = []     # type: List[Param]
@@ -5768,6 +5991,11 @@ class Module:
                                     % (name, type(value).__name__))
             if not value and name in ("key", "alg"):
                 raise _BadArguments("%s must not be empty" % name)
+            # Deviation: a C string ends at its first NUL, so Kamailio
+            # would read a shorter argument; jwt3 refuses it rather
+            # than guess (a NUL in a path made open() raise ValueError).
+            if "\x00" in value:
+                raise _BadArguments("%s holds a NUL character" % name)
 
     def _keys(self, text: str) -> Any:
         """The KeySet (or remote JWK Set client) of a key string, from a
@@ -5864,13 +6092,19 @@ class Module:
             _algorithm(alg)
             try:
                 payload = _param_values(claims, "claims")
-                header = (_param_values(headers, "headers", ("kid",))
+                # Registered string parameters (kid, typ, cty...) stay
+                # strings whatever they look like (DESIGN §5 for kid).
+                header = (_param_values(headers, "headers",
+                                        _STRING_HEADERS)
                           if headers else {})
             except MalformedError as exc:
                 raise _BadArguments(str(exc)) from None
             if "crit" in header or "b64" in header:
                 raise _BadArguments('headers "crit" and "b64" are not'
                                     ' supported')
+            problem = _header_type_problem(header)
+            if problem is not None:
+                raise _BadArguments("headers %s" % problem)
 
             # libjwt's builder: iat is always now, alg is always the
             # signing algorithm, typ "JWT" unless the caller gave one.

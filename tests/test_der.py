@@ -199,6 +199,36 @@ def test_bad_oid(content, reason):
         jwt3._der_read_oid((jwt3._DER_OID, content), "oid")
 
 
+def test_oid_length_bound():
+    # Choice (section 4): at most _DER_MAX_OID octets.  Unbounded, an
+    # arc of 300000 octets took seconds to assemble and then str()
+    # raised ValueError (past 4300 digits) on CPython 3.11+.
+    limit = jwt3._DER_MAX_OID
+    longest = b"\x2a" + b"\xff" * (limit - 2) + b"\x7f"
+    assert jwt3._der_read_oid((jwt3._DER_OID, longest), "oid")
+    for size in (limit + 1, 3000, 300000):
+        content = b"\x2a" + b"\x81" * (size - 2) + b"\x01"
+        with pytest.raises(KeyFormatError, match="more than %d" % limit):
+            jwt3._der_read_oid((jwt3._DER_OID, content), "oid")
+        # As an attacker sends it: an SPKI naming that algorithm.
+        der = jwt3._der_seq(jwt3._der_seq(jwt3._der(jwt3._DER_OID, content)),
+                            jwt3._der_bits(b"\x00"))
+        with pytest.raises(KeyFormatError, match="OBJECT IDENTIFIER"):
+            jwt3.Key.from_der(der)
+
+
+def test_deep_der_nesting_is_not_walked():
+    # 20000 nested SEQUENCEs: the readers descend a fixed number of
+    # levels for each key format, so depth costs nothing.
+    der = b"\x05\x00"
+    for _ in range(20000):
+        der = jwt3._der_seq(der)
+    with pytest.raises(KeyFormatError):
+        jwt3.Key.from_der(der)
+    with pytest.raises(KeyFormatError):
+        jwt3.Key.from_der(jwt3._der_seq(jwt3._der_seq(der), der))
+
+
 def test_wrong_tag():
     with pytest.raises(KeyFormatError, match="tag 0x04, expected 0x02"):
         jwt3._der_read_int((jwt3._DER_OCTET_STRING, b"\x01"), "n")

@@ -65,6 +65,46 @@ def test_accepted():
     assert _json_loads("[1]", "doc", want_object=False) == [1]
 
 
+def test_integer_digit_bound_is_the_same_on_every_interpreter():
+    # Choice (section 3): at most _MAX_JSON_INT_DIGITS digits, checked
+    # before int(), so CPython's own 4300-digit limit (absent before
+    # 3.8.14, and on PyPy) never decides and huge numbers cost nothing.
+    limit = jwt3._MAX_JSON_INT_DIGITS
+    assert loads('{"a":%s}' % ("9" * limit)) == {"a": 10 ** limit - 1}
+    assert loads('{"a":-%s}' % ("9" * limit)) == {"a": 1 - 10 ** limit}
+    for text in ("9" * (limit + 1), "-" + "9" * (limit + 1),
+                 "1" * 5000, "1" * 200000):
+        with pytest.raises(jwt3.MalformedError,
+                           match="more than %d digits" % limit):
+            loads('{"a":%s}' % text)
+    # Floats are not affected: a long mantissa is rounded, a huge
+    # exponent is out of range.
+    assert loads('{"a":0.%s}' % ("9" * 5000)) == {"a": 1.0}
+    with pytest.raises(jwt3.MalformedError, match="out of range"):
+        loads('{"a":%s.0}' % ("9" * 5000))
+
+
+def test_short_text_needs_no_integer_hook(monkeypatch):
+    # Text of at most _MAX_JSON_INT_DIGITS characters cannot hold a
+    # longer integer: it is parsed without the per-integer hook.
+    limit = jwt3._MAX_JSON_INT_DIGITS
+    calls = []
+    monkeypatch.setattr(jwt3, "_BOUNDED_DECODER", type("D", (), {
+        "decode": lambda self, text: calls.append(text) or {}})())
+    short = '{"a":%s}' % ("1" * (limit - 6))
+    assert loads(short) == {"a": int("1" * (limit - 6))} and not calls
+    loads(short + " ")
+    assert calls == [short + " "]
+
+
+def test_integer_digit_bound_on_output():
+    limit = jwt3._MAX_JSON_INT_DIGITS
+    assert dumps({"a": 10 ** limit - 1}) == '{"a":%s}' % ("9" * limit)
+    for value in (10 ** limit, -10 ** limit, 10 ** 5000):
+        with pytest.raises(jwt3.MalformedError, match="more than"):
+            _json_dumps({"a": value})
+
+
 def nest(depth, opener="[", closer="]"):
     return '{"a":' + opener * (depth - 1) + closer * (depth - 1) + "}"
 
@@ -85,6 +125,53 @@ def test_very_deep_nesting_is_refused_quickly(opener, closer):
     with pytest.raises(jwt3.MalformedError, match="nested"):
         loads(text)
     assert time.perf_counter() - started < 5
+
+
+def test_nesting_is_read_before_parsing(monkeypatch):
+    # The depth comes from the text, so the (recursive) parser never
+    # sees a deep nest and RecursionError cannot arise on any
+    # interpreter or stack size.
+    class NoDecoder:
+        def decode(self, text):
+            raise AssertionError("the parser was entered")
+
+    monkeypatch.setattr(jwt3, "_DECODER", NoDecoder())
+    monkeypatch.setattr(jwt3, "_BOUNDED_DECODER", NoDecoder())
+    for text in ("[" * 100000, '{"a":' * 100000, '["",' * 100000,
+                 "[" * 33 + "]" * 33):
+        with pytest.raises(jwt3.MalformedError, match="nested deeper"):
+            loads(text)
+
+
+@pytest.mark.parametrize("text", [
+    # Brackets inside strings, escaped quotes and escaped backslashes
+    # do not count.
+    '{"a":"' + "[" * 100 + '"}',
+    r'{"a":"\\"' + "".join(r',"b%d":"[[[["' % i for i in range(40)) + "}",
+    r'{"a":["\\\"[[[[",' + r'"\u005b",' * 40 + "1]}",
+])
+def test_brackets_in_strings_do_not_count(text):
+    assert isinstance(loads(text), dict)
+
+
+def test_nesting_scan_is_linear_on_hostile_text():
+    # An unterminated string full of escaped quotes, and a million
+    # brackets: each a few passes over the text.  The bound only
+    # guards against a hang.
+    for text in ('["' + r'\"[' * 300000, "[" * 1000000,
+                 '["' + '",["' * 200000):
+        started = time.perf_counter()
+        with pytest.raises(jwt3.MalformedError):
+            loads(text)
+        assert time.perf_counter() - started < 2
+
+
+def depth_of(value):
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    return 0
 
 
 def test_many_shallow_brackets_are_fine():
@@ -160,6 +247,13 @@ json_values = st.recursive(
     | st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",)),
                               max_size=8), children, max_size=4),
     max_leaves=12)
+
+
+@given(json_values)
+def test_nesting_scan_matches_the_parsed_depth(value):
+    for text in (json.dumps(value), json.dumps(value, ensure_ascii=False,
+                                               indent=1)):
+        assert jwt3._json_nesting(text) == depth_of(value), text
 
 
 def strings_in(value):

@@ -1,7 +1,9 @@
 """Section 5: the key model (Key, KeySet, loaders) with oct keys and a
 stand-in family for what only asymmetric families can reach."""
 
+import base64
 import json
+import os
 
 import pytest
 
@@ -10,6 +12,7 @@ from vectors import by_id, cases
 
 K256 = {"kty": "oct", "k": "0gmNspkRljssLSrldySnYUS-zhtCo5sqeqo_yl7n2XA"}
 SECRET = bytes(range(64))
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
 class PublicStandIn(jwt3._Material):
@@ -113,6 +116,52 @@ def test_from_secret():
         jwt3.Key.from_secret(SECRET.decode("latin-1"))
     with pytest.raises(jwt3.InvalidKeyError, match="empty"):
         jwt3.Key.from_secret(b"")
+
+
+def rsa_fixture(name):
+    with open(os.path.join(DATA, name), "rb") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("secret", [
+    pytest.param(rsa_fixture("rsa2048.spki.pem"), id="SPKI PEM"),
+    pytest.param(rsa_fixture("rsa2048.pkcs1-pub.pem"), id="PKCS#1 PEM"),
+    pytest.param(rsa_fixture("rsa2048.crt.pem"), id="certificate"),
+    pytest.param(b"note\n" + rsa_fixture("rsa2048.spki.pem"),
+                 id="PEM after text"),
+    pytest.param(base64.b64decode(b"".join(
+        rsa_fixture("rsa2048.spki.pem").splitlines()[1:-1])), id="DER"),
+    pytest.param(b"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 user@host",
+                 id="OpenSSH"),
+    pytest.param(b"  ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA", id="ssh-ed"),
+    pytest.param(b"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHA",
+                 id="ssh-ecdsa"),
+    pytest.param(b"sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5",
+                 id="ssh-sk"),
+    pytest.param(b"---- BEGIN SSH2 PUBLIC KEY ----\nAAAA", id="RFC 4716"),
+    pytest.param(b'{"kty":"RSA","n":"AQAB","e":"AQAB"}', id="JWK"),
+    pytest.param(b' {"keys":[]}', id="JWK Set"),
+])
+def test_from_secret_refuses_key_text(secret):
+    # Choice (section 5): a key's text or DER is no HMAC secret, even
+    # when handed to from_secret explicitly (CVE-2017-11424 class).
+    with pytest.raises(jwt3.InvalidKeyError, match="forge MACs"):
+        jwt3.Key.from_secret(secret)
+    jwk = {"kty": "oct", "k": jwt3._b64u_encode(secret)}
+    with pytest.raises(jwt3.InvalidKeyError, match='"k": .*forge MACs'):
+        jwt3.Key.from_jwk(jwk)
+
+
+@pytest.mark.parametrize("secret", [
+    b"ssh-rsa is my password, do not tell",
+    b"{not json at all, just a brace}",
+    b'{"kid":"a JSON object without kty"}',
+    b"\x30\x82" + bytes(range(40)),      # DER-looking noise
+    b"\x30" + bytes(31),
+    b"-----BEGINNING-----" + bytes(20),
+])
+def test_from_secret_keeps_lookalikes(secret):
+    assert jwt3.Key.from_secret(secret).size == 8 * len(secret)
 
 
 def test_repr_never_shows_the_secret():
@@ -362,6 +411,38 @@ def test_from_pem_counts_keys():
         jwt3.Key.from_pem(two)
     with pytest.raises(TypeError):
         jwt3.Key.from_pem(5)
+
+
+def test_key_input_size_bound():
+    # Limits (section 5): key text or DER of more than _MAX_KEY_INPUT is
+    # refused before it is parsed (a 10 MB oct "k" used to load).
+    limit = jwt3._MAX_KEY_INPUT
+    padding = " " * (limit - len(json.dumps(K256)))
+    assert jwt3.Key.from_jwk(json.dumps(K256) + padding).size == 256
+    big = '{"kty":"oct","k":"%s"}' % ("A" * limit)
+    for call, source in ((jwt3.Key.from_jwk, big),
+                         (jwt3.Key.from_jwk, big.encode()),
+                         (jwt3.KeySet.from_jwks, big),
+                         (jwt3.KeySet.from_jwks, big.encode()),
+                         (jwt3.load_keys, big),
+                         (jwt3.Key.from_pem, "-----BEGIN " * limit),
+                         (jwt3.Key.from_pem, b"-----BEGIN " * limit),
+                         (jwt3.Key.from_der, b"\x30" * (limit + 1)),
+                         (jwt3.load_keys, b"\x30" * (limit + 1))):
+        with pytest.raises(jwt3.KeyFormatError, match="more than %d"
+                                                      % limit):
+            call(source)
+
+
+def test_pem_block_count_bound():
+    # At most _MAX_JWKS_KEYS keys in a PEM text, as in a JWK Set; the
+    # blocks are counted before any is parsed as a key.
+    block = "-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n"
+    with pytest.raises(jwt3.InvalidKeyError, match="FOO keys"):
+        jwt3.load_keys(block * jwt3._MAX_JWKS_KEYS)
+    with pytest.raises(jwt3.KeyFormatError, match="257 blocks, more than"
+                                                  " 256"):
+        jwt3.load_keys(block * (jwt3._MAX_JWKS_KEYS + 1))
 
 
 # -- generation

@@ -68,6 +68,14 @@ def test_encode_key_sources():
     (({}, KEY, "HS999"), jwt3.AlgorithmNotAllowedError),
     (({}, "secret", "HS256"), jwt3.KeyFormatError),
     (({"s": {1}}, KEY, "HS256"), TypeError),
+    (({}, KEY, "HS256", {"jwk": "x"}), TypeError),
+    (({}, KEY, "HS256", {"x5c": []}), TypeError),
+    (({}, KEY, "HS256", {"x5c": [b"x"]}), TypeError),
+    # What decode would refuse is never written.
+    (({"exp": "1700000000"}, KEY, "HS256"), jwt3.InvalidClaimError),
+    (({"nbf": True}, KEY, "HS256"), jwt3.InvalidClaimError),
+    (({"iat": 1e300}, KEY, "HS256"), jwt3.InvalidClaimError),
+    (({"n": 10 ** 700}, KEY, "HS256"), jwt3.MalformedError),
 ])
 def test_encode_refused(args, error):
     with pytest.raises(error):
@@ -100,6 +108,18 @@ def test_encode_refused(args, error):
     (b64(b'{"alg":"HS256","b64":false}') + ".e30.", '"b64"'),
     (b64(b'{"alg":"HS256","b64":"true"}') + ".e30.", '"b64"'),
     (b64(b'{"alg":"HS256","alg":"HS256"}') + ".e30.", "duplicate"),
+    # Choice (section 14): registered parameters have their RFC 7515
+    # §4.1 types even where jwt3 ignores them.
+    (b64(b'{"alg":"HS256","jwk":"e30"}') + ".e30.", '"jwk": expected an'
+                                                   ' object, got string'),
+    (b64(b'{"alg":"HS256","jwk":[]}') + ".e30.", '"jwk": expected an'),
+    (b64(b'{"alg":"HS256","x5c":"MIIB"}') + ".e30.", '"x5c": expected a'
+                                                    ' non-empty array'),
+    (b64(b'{"alg":"HS256","x5c":[]}') + ".e30.", '"x5c": expected a'),
+    (b64(b'{"alg":"HS256","x5c":["MIIB",1]}') + ".e30.", '"x5c"'),
+    (b64(b'{"alg":"HS256","cty":1}') + ".e30.", '"cty": expected a'),
+    (b64(b'{"alg":"HS256","x5t#S256":{}}') + ".e30.", '"x5t#S256"'),
+    (b64(b'{"alg":"HS256","jku":["x"]}') + ".e30.", '"jku"'),
     ("eyJhbGciOiJIUzI1NiJ9=.e30.", "token header: not base64url"),
     ("eyJhbGciOiJIUzI1NiJ9.e30=.", "token payload: not base64url"),
     ("eyJhbGciOiJIUzI1NiJ9.e30.AB", "token signature: not canonical"),
@@ -109,6 +129,25 @@ def test_encode_refused(args, error):
 def test_malformed(token, reason):
     with pytest.raises(jwt3.MalformedError, match=reason):
         jwt3.decode(token, KEY, ["HS256"])
+
+
+def test_registered_headers_of_the_right_type_are_ignored():
+    # jwk and x5c are never used to find a key (the token verifies with
+    # KEY, not with what it carries); well typed, they are let through.
+    header = {"alg": "HS256", "jwk": {"kty": "oct", "k": "AAAA"},
+              "x5c": ["MIIB"], "jku": "https://example.com/k",
+              "x5u": "https://example.com/c", "cty": "JWT"}
+    token = jwt3.encode({"a": 1}, KEY, "HS256", header)
+    assert jwt3.decode(token, KEY, ["HS256"]) == {"a": 1}
+
+
+def test_insignificant_json_whitespace_is_accepted():
+    # Choice (section 14): RFC 8259 §2 whitespace in the header and
+    # payload is accepted; the signature covers the bytes as sent, so
+    # spacing cannot give one signed token two spellings.
+    token = forge(b' {\n "alg" : "HS256" }\r\n', b'\t{ "a" : [ 1 ] } ',
+                  raw=True)
+    assert jwt3.decode(token, KEY, ["HS256"]) == {"a": [1]}
 
 
 def test_b64_true_is_the_default():
@@ -129,6 +168,14 @@ def test_size_limits():
     with pytest.raises(jwt3.MalformedError):
         jwt3.decode(ten_mb + "." + ten_mb + ".x", KEY, ["HS256"])
     assert time.perf_counter() - started < 1
+
+
+def test_length_is_checked_before_bytes_are_decoded():
+    huge = b"\xff" * (jwt3._MAX_TOKEN_LENGTH + 1)
+    with pytest.raises(jwt3.MalformedError, match="more than"):
+        jwt3.decode(huge, KEY, ["HS256"])
+    with pytest.raises(jwt3.MalformedError, match="more than"):
+        jwt3.decode_unverified(bytearray(huge))
 
 
 def test_token_types():

@@ -96,6 +96,37 @@ def test_deviation_unknown_kid_is_an_error(module):
     assert "no key with kid 'zz'" in module.pv("error")
 
 
+def test_registered_string_headers_stay_strings(module):
+    # Like kid (DESIGN §5): typ, cty, jku, x5u, x5t are strings by RFC
+    # 7515 §4.1, whatever they look like; other headers keep the typing
+    # rule.  (An unquoted typ=5 used to end in a TypeError.)
+    token = generated(module, "a=1", "typ=5;cty=007;x5t=1;n=5")
+    assert jwt3.decode_unverified(token).header == {
+        "alg": "HS256", "typ": "5", "cty": "007", "x5t": "1", "n": 5}
+
+
+def test_huge_unquoted_numbers_are_strings(module):
+    # Past int64 a value is a string (DESIGN §5); 5000 digits used to
+    # raise ValueError inside int() on CPython 3.11+.
+    token = generated(module, "a=" + "1" * 5000)
+    assert jwt3.decode_unverified(token).claims["a"] == "1" * 5000
+    assert module.jwt3_verify_key(JWKS, "HS256", "a=" + "1" * 5000,
+                                  token) == 1
+    assert module.jwt3_verify_key(JWKS, "HS256", "a=" + "1" * 4999,
+                                  token) == -1
+    assert module.pv("status") == jwt3.STATUS_CLAIM
+
+
+def test_nul_in_verify_arguments(module):
+    token = generated(module)
+    for args in (("/etc/key\x00.json", "HS256", "a=1", token),
+                 (JWKS, "HS256", "a='\x00'", token),
+                 (JWKS, "HS256", "a=1", token + "\x00")):
+        assert module.jwt3_verify_key(*args) == -1
+        assert module.pv("status") == jwt3.STATUS_ARGUMENTS
+        assert "holds a NUL" in module.pv("error")
+
+
 def test_kid_prefix_is_not_a_selector(module):
     token = generated(module, "a=1", "kidney=b")
     decoded = jwt3.decode_complete(token, jwt3.KeySet.from_jwks(JWKS),
@@ -134,6 +165,19 @@ def test_deviation_quoted_digits_stay_strings(module):
      None, "no key can sign with HS256"),
     ('{"kty":"oct","k":"c2hvcnQ"}', "HS256", "a=1", None,
      "at least 32 bytes"),
+    # A NUL would end a C string early; jwt3 refuses it (a NUL in a
+    # key path made open() raise ValueError: an "internal error").
+    ("/etc/key\x00.pem", "HS256", "a=1", None, "key holds a NUL"),
+    (JWKS, "HS256\x00", "a=1", None, "alg holds a NUL"),
+    (JWKS, "HS256", "a='\x00'", None, "claims holds a NUL"),
+    (JWKS, "HS256", "a=1", "x=\x00", "headers holds a NUL"),
+    # Registered header parameters a headers string cannot express.
+    (JWKS, "HS256", "a=1", "x5c=MIIB", '"x5c": expected a non-empty'),
+    (JWKS, "HS256", "a=1", "jwk='{}'", '"jwk": expected an object'),
+    # Time claims decode would refuse are not written.
+    (JWKS, "HS256", "exp='soon'", None, '"exp" claim: expected a'
+                                        ' number'),
+    (JWKS, "HS256", "a=" + "x" * 70000, None, "more than 65536"),
 ])
 def test_generate_failures(module, caplog, key, alg, claims, headers,
                            reason):

@@ -86,11 +86,32 @@ def test_type():
     ('x="\'"', "'"),
     ("u=\u0663", "\u0663"),           # an Arabic-Indic digit: a string
     ("s=1_000", "1_000"),
+    # Digits are counted before int(): leading zeros do not count, and
+    # a long run is a string at once (int() of 5000 digits raised
+    # ValueError on CPython 3.11+, a foreign exception).
+    pytest.param("z=" + "0" * 5000 + "42", 42, id="5000 zeros, 42"),
+    pytest.param("z=-" + "0" * 5000 + "9223372036854775808",
+                 -9223372036854775808, id="5000 zeros, int64 min"),
+    pytest.param("z=+" + "0" * 5000, 0, id="+, 5000 zeros"),
+    pytest.param("z=" + "1" * 5000, "1" * 5000, id="5000 ones"),
+    ("z=-" + "9" * 20, "-" + "9" * 20),
 ])
 def test_value_typing(text, value):
     (param,) = parse_params(text)
     assert param.value() == value
     assert type(param.value()) is type(value)
+
+
+def test_length_bound():
+    # Limit (section 15): at most _MAX_PARAMS_LENGTH characters, refused
+    # before the character-by-character read (1 MB took a second).
+    limit = jwt3._MAX_PARAMS_LENGTH
+    text = "a=" + "x" * (limit - 2)
+    assert parse_params(text)[0].body == "x" * (limit - 2)
+    for text in (text + "x", "a=1;" * 250000):
+        with pytest.raises(jwt3.MalformedError, match="more than %d"
+                                                      % limit):
+            parse_params(text)
 
 
 def test_param_fields():

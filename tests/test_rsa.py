@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import os
+import time
 
 import pytest
 from hypothesis import assume, example, given, settings, strategies as st
@@ -381,15 +382,82 @@ def test_prime_recovery_d_out_of_range(d):
         jwt3.Key.from_jwk(bare)
 
 
-def test_prime_recovery_gives_up_on_a_prime_modulus():
-    # n prime: every square root of 1 is +1 or -1, so no split exists.
-    n = (1 << 127) - 1
-    e = 5
-    d = pow(e, -1, n - 1)
-    bare = {"kty": "RSA", "n": b64u_int(n), "e": b64u_int(e),
+def bare_jwk(n, e, d):
+    return {"kty": "RSA", "n": b64u_int(n), "e": b64u_int(e),
             "d": b64u_int(d)}
+
+
+def test_prime_recovery_refuses_a_prime_modulus_at_once():
+    # n prime: every g is a Miller-Rabin liar, so no try could split
+    # n; one probable-prime test (one exponentiation) stands in for a
+    # hundred tries.  2^3217 - 1 is a Mersenne prime; the time bound
+    # only guards against a hang.
+    n = (1 << 3217) - 1
+    started = time.perf_counter()
+    with pytest.raises(InvalidKeyError, match="the modulus is prime"):
+        jwt3.Key.from_jwk(bare_jwk(n, 11, pow(11, -1, n - 1)))
+    assert time.perf_counter() - started < 2
+
+
+def test_prime_recovery_gives_up_after_every_try(monkeypatch):
+    # Step 4 of the recovery, reached only when every try fails: with
+    # the primality test disabled, a prime modulus gets there.
+    monkeypatch.setattr(jwt3, "_is_probable_prime_vartime",
+                        lambda w, rounds: False)
+    n = (1 << 127) - 1
     with pytest.raises(InvalidKeyError, match="cannot recover p and q"):
-        jwt3.Key.from_jwk(bare)
+        jwt3.Key.from_jwk(bare_jwk(n, 5, pow(5, -1, n - 1)))
+
+
+@pytest.mark.parametrize("power", [2, 3])
+def test_prime_recovery_refuses_a_prime_power(power):
+    # n = p^k with d valid modulo lambda(n) = p^(k-1) (p - 1): the
+    # group is cyclic, so no try could split n either; p divides
+    # de - 1 and the common factor shows it.  (Before, the split
+    # factors shared p and pow(q, -1, p) raised ValueError.)
+    p = (1 << 521) - 1
+    n = p ** power
+    e = 3 if math.gcd(3, p - 1) == 1 else 7
+    d = pow(e, -1, p ** (power - 1) * (p - 1))
+    with pytest.raises(InvalidKeyError, match="two distinct primes"):
+        jwt3.Key.from_jwk(bare_jwk(n, e, d))
+
+
+def test_jwk_set_bounds_prime_recoveries():
+    # Choice (section 5): at most _MAX_JWKS_RECOVERIES keys of a set
+    # need their primes recovered; the rest are skipped, so a set of
+    # 256 such keys (about 2 minutes at 4096 bits) loads at once.
+    full = rsa_jwk("RFC7517-A.2")
+    bare = {name: full[name] for name in ("kty", "n", "e", "d")}
+    limit = jwt3._MAX_JWKS_RECOVERIES
+    keyset = jwt3.KeySet.from_jwks({"keys": [bare] * (limit + 1) + [full]})
+    assert len(keyset) == limit + 1
+    assert keyset.skipped == [(limit, "more than %d RSA private keys"
+                                      " without p, q, dp, dq and qi"
+                                      % limit)]
+    started = time.perf_counter()
+    keyset = jwt3.KeySet.from_jwks({"keys": [bare] * 256})
+    assert len(keyset) == limit and len(keyset.skipped) == 256 - limit
+    assert time.perf_counter() - started < 2
+
+
+def test_prime_recovery_bounds_n_and_e_first():
+    # Choice (section 7a): recovery only up to _RSA_MAX_RECOVER_BITS;
+    # and n and e pass the public-key checks before any
+    # exponentiation, whose cost grows with the bits of d * e (an e of
+    # 100000 bits took a second, a 1 MiB one a minute).
+    limit = jwt3._RSA_MAX_RECOVER_BITS
+    n = (1 << (limit + 7)) + 1
+    with pytest.raises(InvalidKeyError, match="limited to %d-bit" % limit):
+        jwt3.Key.from_jwk(bare_jwk(n, 65537, 12345))
+    n = KEY._material.n
+    for e, reason in (((1 << 100000) + 1, "not smaller than the modulus"),
+                      ((1 << 40) + 1, "more than 33"),
+                      (65536, "odd")):
+        started = time.perf_counter()
+        with pytest.raises(InvalidKeyError, match=reason):
+            jwt3.Key.from_jwk(bare_jwk(n, e, KEY._material.d))
+        assert time.perf_counter() - started < 2
 
 
 @pytest.mark.parametrize("change, error, reason", [
@@ -459,7 +527,8 @@ def test_inconsistent_private_key_refused(change, reason):
     members = private_members()
     m = KEY._material
     computed = {"d+2": m.d + 2, "dp+1": m.dp + 1,
-                "dq+q-1": m.dq + m.q - 1, "qi+p": m.qi + m.p, "huge": 1 << 10 ** 6}
+                "dq+q-1": m.dq + m.q - 1, "qi+p": m.qi + m.p,
+                "huge": 1 << 10 ** 6}
     for name, value in change.items():
         members[name] = computed.get(value, value)
     with pytest.raises(InvalidKeyError, match=reason):
