@@ -2957,12 +2957,12 @@ def _straus_vartime(curve: _Curve,
 # Per-key tables.  A verifier that sees many tokens from one key (a
 # JWKS key, a Kamailio key string parsed on every call) gets a
 # fixed-base table for that key once the key has verified
-# _KEY_TABLE_AFTER tokens, so a one-off verification never pays the
+# _KEY_TABLE_AFTER valid tokens, so a one-off verification never pays the
 # table's build time.  Both maps are small LRUs keyed by the curve and
 # the public point; the tables hold public data only.
 
 _KEY_TABLE_WINDOW = 8
-_KEY_TABLE_AFTER = 3        # cold verifications before a table is built
+_KEY_TABLE_AFTER = 3        # valid signatures before a table is built
 _KEY_TABLE_SLOTS = 8        # tables kept (0.9 MB at P-256, 2.3 at P-521)
 _KEY_USE_SLOTS = 256        # keys whose uses are counted
 _KeyIdent = Tuple[str, int, int]
@@ -2973,20 +2973,28 @@ _key_cache_lock = threading.Lock()
 
 def _key_table_vartime(curve: _Curve, x: int, y: int
                        ) -> Optional[_FixedTable]:
-    """The table of public key (x, y) if it has earned one, else None
-    (counting this use)."""
+    """The table of public key (x, y) if it has earned one, else None."""
     ident = (curve.name, x, y)
     with _key_cache_lock:
         table = _key_tables.get(ident)
         if table is not None:
             _key_tables.move_to_end(ident)
-            return table
+        return table
+
+
+def _key_verified_vartime(curve: _Curve, x: int, y: int) -> None:
+    """Count a valid signature by public key (x, y), and build its table
+    once it has _KEY_TABLE_AFTER of them.  Only valid signatures count,
+    so forged tokens under many kids cannot make jwt3 build tables and
+    evict them (35-170 ms each) over and over."""
+    ident = (curve.name, x, y)
+    with _key_cache_lock:
         uses = _key_uses.pop(ident, 0) + 1
         _key_uses[ident] = uses
         if len(_key_uses) > _KEY_USE_SLOTS:
             _key_uses.popitem(last=False)
-        if uses <= _KEY_TABLE_AFTER:
-            return None
+        if uses < _KEY_TABLE_AFTER:
+            return
 
     # Built outside the lock: two threads may both build one (harmless).
     table = _fixed_table(curve, x, y, _KEY_TABLE_WINDOW)
@@ -2995,7 +3003,6 @@ def _key_table_vartime(curve: _Curve, x: int, y: int
         _key_tables[ident] = table
         while len(_key_tables) > _KEY_TABLE_SLOTS:
             _key_tables.popitem(last=False)
-    return table
 
 
 def _ec_clear_caches(base_tables: bool = False) -> None:
@@ -3425,8 +3432,11 @@ def _es_algorithm(name: str, curve: _Curve, hash_name: str) -> _Alg:
             return False
         table = _key_table_vartime(curve, material.x, material.y)
         h1 = hashlib.new(hash_name, data).digest()
-        return _ecdsa_verify_vartime(curve, material.x, material.y, h1,
-                                     r, s, table)
+        valid = _ecdsa_verify_vartime(curve, material.x, material.y, h1,
+                                      r, s, table)
+        if valid and table is None:
+            _key_verified_vartime(curve, material.x, material.y)
+        return valid
 
     return _Alg(name, "EC", (curve.name,), sign, verify, _no_key_problem)
 
@@ -4250,33 +4260,39 @@ def _ed_key_entry(curve: _EdCurve, A_bytes: bytes) -> Optional[List[Any]]:
     return entry
 
 
-def _ed_verify_data(curve: _EdCurve, entry: List[Any], A_bytes: bytes
+def _ed_verify_data(curve: _EdCurve, entry: List[Any]
                     ) -> Tuple[Any, Any]:
-    """(odd multiples, None) or (None, table) of -A for one more
-    verification, building the per-key table once A is a regular.
+    """(odd multiples, None) or (None, table) of -A for a verification."""
+    if entry[3] is not None:
+        return None, entry[3]
+    if entry[1] is None:
+        entry[1] = curve.odd_multiples(curve.negate(*entry[0]))
+    return entry[1], None
+
+
+def _ed_verified(curve: _EdCurve, entry: List[Any], A_bytes: bytes
+                 ) -> None:
+    """Count a valid signature by A, and build its table once A is a
+    regular.  Only valid signatures count, so forged tokens cannot make
+    jwt3 build tables and evict them over and over.
 
     Threads may race on the count or build a table twice: harmless,
     the count only decides when to build and both tables are equal.
     """
-    entry[2] += 1
     if entry[3] is not None:
-        return None, entry[3]
-    minus_A = curve.negate(*entry[0])
-    if entry[2] > _ED_TABLE_AFTER:
-        table = curve.key_table(minus_A)
-        entry[3] = table
-        cache_key = (curve.name, A_bytes)
-        with _ED_CACHE_LOCK:
-            _ed_tabled[cache_key] = None
-            if len(_ed_tabled) > _ED_TABLE_SLOTS:
-                evicted, _ = _ed_tabled.popitem(last=False)
-                old = _ed_keys.get(evicted)
-                if old is not None:
-                    old[3] = None
-        return None, table
-    if entry[1] is None:
-        entry[1] = curve.odd_multiples(minus_A)
-    return entry[1], None
+        return
+    entry[2] += 1
+    if entry[2] <= _ED_TABLE_AFTER:
+        return
+    entry[3] = curve.key_table(curve.negate(*entry[0]))
+    cache_key = (curve.name, A_bytes)
+    with _ED_CACHE_LOCK:
+        _ed_tabled[cache_key] = None
+        if len(_ed_tabled) > _ED_TABLE_SLOTS:
+            evicted, _ = _ed_tabled.popitem(last=False)
+            old = _ed_keys.get(evicted)
+            if old is not None:
+                old[3] = None
 
 
 def _eddsa_clear_caches() -> None:
@@ -4322,7 +4338,7 @@ def _ed_verify(curve: _EdCurve, A_bytes: bytes, M: bytes,
     # not required").  Computed as R' = [S]B + [k](-A) and compared with
     # the R octets by encoding R', so R is never decoded: a
     # non-canonical R never matches.
-    odd, table = _ed_verify_data(curve, entry, A_bytes)
+    odd, table = _ed_verify_data(curve, entry)
     if table is not None:
         P = curve.mul_add_table_vartime(S, k, table)
     else:
@@ -4334,7 +4350,10 @@ def _ed_verify(curve: _EdCurve, A_bytes: bytes, M: bytes,
     # Choice: a small-order R is refused (as libsodium does).  With a
     # prime-order A it could only match if [S]B = [k]A, which needs the
     # secret key anyway; refusing it keeps the rule simple.
-    return not curve.small_order(x, y)
+    if curve.small_order(x, y):
+        return False
+    _ed_verified(curve, entry, A_bytes)
+    return True
 
 
 class _OKPMaterial(_Material):
@@ -5092,6 +5111,7 @@ _MAX_TOKEN_LENGTH = 256 * 1024
 _MAX_HEADER_LENGTH = 8 * 1024
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _STRING_HEADERS = ("kid", "typ", "cty", "jku", "x5u", "x5t", "x5t#S256")
+_STRING_CLAIMS = ("iss", "sub", "aud", "jti")
 
 
 class Decoded(NamedTuple):
@@ -5845,11 +5865,11 @@ def _report_stale(client: "JWKSClient") -> None:
 def _check_expected(claims: Dict[str, Any], expected: List[Param]) -> None:
     """Check the claims a Kamailio claims string expects (DESIGN §5).
 
-    ``iss`` and ``sub`` compare as strings; ``aud`` matches a string or
-    an array holding the value; ``exp`` and ``nbf`` need an equal JSON
-    integer; any other name: a quoted value needs an equal JSON string,
-    an unquoted integer an equal JSON integer, anything else an equal
-    string.  A missing claim fails.
+    ``iss``, ``sub`` and ``jti`` compare as strings; ``aud`` matches a
+    string or an array holding the value; ``exp`` and ``nbf`` need an
+    equal JSON integer; any other name: a quoted value needs an equal
+    JSON string, an unquoted integer an equal JSON integer, anything
+    else an equal string.  A missing claim fails.
     """
     for param in expected:
         name = param.name
@@ -5857,7 +5877,7 @@ def _check_expected(claims: Dict[str, Any], expected: List[Param]) -> None:
             raise MissingClaimError(name, 'missing expected claim "%s"'
                                     % name[:64])
         claim = claims[name]
-        if name in ("iss", "sub"):
+        if name in ("iss", "sub", "jti"):
             ok = claim == param.body and isinstance(claim, str)
         elif name == "aud":
             ok = claim == param.body or (
@@ -6091,9 +6111,12 @@ class Module:
                 self._need_strings(headers=headers)
             _algorithm(alg)
             try:
-                payload = _param_values(claims, "claims")
-                # Registered string parameters (kid, typ, cty...) stay
-                # strings whatever they look like (DESIGN §5 for kid).
+                # Registered string parameters stay strings whatever they
+                # look like: kid, typ, cty... (DESIGN §5 for kid), and
+                # the StringOrURI claims iss, sub, aud and jti (RFC 7519
+                # §4.1; Deviation: C writes sub=123 as a number, which
+                # its own iss/sub check then refuses).
+                payload = _param_values(claims, "claims", _STRING_CLAIMS)
                 header = (_param_values(headers, "headers",
                                         _STRING_HEADERS)
                           if headers else {})

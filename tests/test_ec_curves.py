@@ -348,26 +348,49 @@ def test_key_table_cache_lru(monkeypatch):
     keys = [tb_mul(curve, k, G(curve)) for k in range(11, 17)]
     x, y = keys[0]
 
-    # A key gets a table at its (_KEY_TABLE_AFTER + 1)-th use.
-    for _ in range(jwt3._KEY_TABLE_AFTER):
+    # A key gets a table with its _KEY_TABLE_AFTER-th valid signature;
+    # looking it up never counts.
+    for _ in range(jwt3._KEY_TABLE_AFTER - 1):
+        jwt3._key_verified_vartime(curve, x, y)
         assert jwt3._key_table_vartime(curve, x, y) is None
+        assert jwt3._key_table_vartime(curve, x, y) is None
+    jwt3._key_verified_vartime(curve, x, y)
     table = jwt3._key_table_vartime(curve, x, y)
     assert table is not None and table[0] == 4
     assert jwt3._key_table_vartime(curve, x, y) is table
 
     # Bounded: two tables at most, least recently used evicted.
     for Q in keys[1:3]:
-        for _ in range(jwt3._KEY_TABLE_AFTER + 1):
-            jwt3._key_table_vartime(curve, *Q)
+        for _ in range(jwt3._KEY_TABLE_AFTER):
+            jwt3._key_verified_vartime(curve, *Q)
     assert len(jwt3._key_tables) == 2
     assert ("P-256", x, y) not in jwt3._key_tables
     # Use counts are bounded too.
     for Q in keys:
-        jwt3._key_table_vartime(curve, *Q)
+        jwt3._key_verified_vartime(curve, *Q)
     assert len(jwt3._key_uses) <= 3
 
     jwt3._ec_clear_caches()
     assert not jwt3._key_tables and not jwt3._key_uses
+
+
+def test_only_valid_signatures_earn_a_table():
+    # Forged tokens must not make jwt3 build per-key tables (35-170 ms
+    # each), or an attacker rotating kids could keep it rebuilding.
+    jwt3._ec_clear_caches()
+    key = jwt3.generate_key("ES512")
+    public = key.public()
+    bad = bytes(132)
+    for _ in range(3 * jwt3._KEY_TABLE_AFTER):
+        assert not public.verify("ES512", b"data", bad[:-1] + b"\x01")
+    assert not jwt3._key_tables and not jwt3._key_uses
+    signature = key.sign("ES512", b"data")
+    for _ in range(jwt3._KEY_TABLE_AFTER):
+        assert public.verify("ES512", b"data", signature)
+    assert len(jwt3._key_tables) == 1
+    assert public.verify("ES512", b"data", signature)
+    assert not public.verify("ES512", b"other", signature)
+    jwt3._ec_clear_caches()
 
 
 def test_clear_base_tables_rebuilds_lazily():

@@ -634,6 +634,22 @@ def test_decode_picks_key_by_curve() -> None:
 # ---- the per-key cache ----
 
 
+def test_only_valid_signatures_earn_a_table() -> None:
+    # Forged tokens must not make jwt3 build per-key tables, or an
+    # attacker rotating kids could keep it rebuilding them.
+    key = fixed_key("Ed448").public()
+    signature = fixed_key("Ed448").sign("EdDSA", b"m")
+    jwt3._eddsa_clear_caches()
+    for _ in range(3 * jwt3._ED_TABLE_AFTER):
+        assert not key.verify("EdDSA", b"forged", signature)
+    entry = jwt3._ed_keys[("Ed448", key._material.x)]
+    assert entry[2] == 0 and entry[3] is None and not jwt3._ed_tabled
+    for _ in range(jwt3._ED_TABLE_AFTER + 1):
+        assert key.verify("EdDSA", b"m", signature)
+    assert entry[3] is not None
+    jwt3._eddsa_clear_caches()
+
+
 def test_cache_builds_table_after_a_few_verifications() -> None:
     key = fixed_key("Ed25519").public()
     signature = fixed_key("Ed25519").sign("EdDSA", b"m")

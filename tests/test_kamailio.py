@@ -614,3 +614,15 @@ def test_curve_bound_to_alg(module, alg, other):
     pem = jwt3.generate_key(other).to_pem()
     assert module.jwt3_verify_key(pem, alg, "", token) == -1
     assert module.pv("status") == jwt3.STATUS_KEY
+
+
+def test_deviation_string_claims_stay_strings(module):
+    # RFC 7519 §4.1: iss, sub, aud and jti are strings.  The C module
+    # writes sub=4912345 as a number, and then its own check of sub (a
+    # string compare) refuses the token it made.
+    claims = "iss=100;sub=4912345;aud=7;jti=1;index=100"
+    token = generated(module, claims)
+    decoded = jwt3.decode_unverified(token).claims
+    assert (decoded["iss"], decoded["sub"], decoded["aud"], decoded["jti"],
+            decoded["index"]) == ("100", "4912345", "7", "1", 100)
+    assert module.jwt3_verify(JWKS, "HS256", claims, token) == 1
