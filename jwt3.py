@@ -68,6 +68,7 @@ Sections of this file, in order (each leans only on those before it):
 
 import base64
 import binascii
+import errno
 import hashlib
 import hmac
 import itertools
@@ -76,6 +77,7 @@ import math
 import os
 import re
 import secrets
+import stat
 import sys
 import threading
 import time
@@ -582,7 +584,6 @@ _DER_NULL = 0x05
 _DER_OID = 0x06
 _DER_SEQUENCE = 0x30
 _DER_CONTEXT_0 = 0xA0      # [0] constructed; [n] is 0xA0 + n
-_DER_MAX_DEPTH = 16        # nesting allowed while walking certificates
 _DER_MAX_OID = 128         # octets of an OBJECT IDENTIFIER's content
 
 _DERItem = Tuple[int, bytes]
@@ -5790,9 +5791,19 @@ def _key_string_hint(text: str, rule: str) -> str:
 
 
 def _read_key_file(path: str) -> bytes:
-    """The bytes of a key file (at most _KEY_FILE_MAX of them)."""
+    """The bytes of a key file (at most _KEY_FILE_MAX of them).
+
+    Only a regular file is read: a FIFO or a device would block the
+    caller (opened without blocking, then checked).
+    """
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(errno.EISDIR, "Is a directory")
+            if not stat.S_ISREG(mode):
+                raise KeyFormatError("not a regular file")
             data = f.read(_KEY_FILE_MAX + 1)
     except FileNotFoundError:
         raise KeyFormatError("no such file") from None

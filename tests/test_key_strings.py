@@ -417,3 +417,13 @@ def test_any_key_string(text: str) -> None:
     result = module.jwt3_verify_key(text, "HS256", "", token())
     assert result == 1 or module.pv("status") in (
         jwt3.STATUS_KEY, jwt3.STATUS_ARGUMENTS), module.pv("error")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_is_not_read(module: jwt3.Module, tmp_path: Any) -> None:
+    # Opening a FIFO for reading blocks until a writer comes: a key path
+    # naming one must fail at once instead of hanging the caller.
+    path = str(tmp_path / "key.pem")
+    os.mkfifo(path)
+    error = failure(module, path)
+    assert error.endswith("not a regular file"), error

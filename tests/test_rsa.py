@@ -13,7 +13,7 @@ import os
 import time
 
 import pytest
-from hypothesis import assume, example, given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import jwt3
 from jwt3 import InvalidKeyError, JWTError, KeyFormatError
