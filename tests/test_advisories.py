@@ -608,7 +608,8 @@ def test_cve_2018_0114_embedded_jwk_never_trusted(monkeypatch):
 
 
 class FileWatch:
-    """Records every path jwt3 opens or stats."""
+    """Records every path jwt3 opens or stats (an open of a descriptor
+    already recorded is not a path)."""
 
     def __init__(self, monkeypatch):
         self.paths = []
@@ -619,7 +620,8 @@ class FileWatch:
 
     def wrap(self, real):
         def watched(path, *args, **kwargs):
-            self.paths.append(path)
+            if not isinstance(path, int):
+                self.paths.append(path)
             return real(path, *args, **kwargs)
         return watched
 
