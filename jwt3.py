@@ -38,32 +38,34 @@ What it deliberately does not do:
 
 Sections of this file, in order (each leans only on those before it):
 
-    1. Errors and warnings
-    2. Bytes, integers and base64url (RFC 4648 §5, RFC 7515 §2)
-    3. JSON: strict parsing, libjwt-identical output (RFC 8259)
-    4. ASN.1 DER and PEM armour (X.690, RFC 7468)
-    5. Keys: Key, KeySet and the JWK format (RFC 7517, RFC 7638)
-    6. HMAC: HS256, HS384, HS512 (RFC 7518 §3.2)
-   7a. RSA keys (RFC 8017)
-   7b. RSA key generation (FIPS 186-5 A.1.3)
-    8. RSASSA: RS256/384/512 and PS256/384/512 (RFC 7518 §3.3, §3.5)
-   9a. Short Weierstrass curves: P-256, P-384, P-521, secp256k1
-   9b. Scalar multiplication: fixed-base tables, wNAF, GLV
-  10a. EC keys: JWK, SEC 1, PKCS #8, SPKI (RFC 7518 §6.2, RFC 5915)
-  10b. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K
-  11a. edwards25519 arithmetic (RFC 8032 §5.1)
-  11b. edwards448 arithmetic (RFC 8032 §5.2)
-  11c. EdDSA and OKP keys: Ed25519, Ed448 (RFC 8032, RFC 8037)
-   12. Key generation
-   13a. Remote JWK Sets: fetching over http(s)
-   13b. Remote JWK Sets: the cached client
-   14. JWS compact serialization and JWT claims (RFC 7515, RFC 7519)
-   15. Kamailio claims strings (parse_params)
-   16. Kamailio key strings and the jwt3 module layer
-   17. Self-test
-  18a. Command line: input, output and files
-  18b. Command line: the commands
-  18c. Command line: options and main
+   1. Errors and warnings
+   2. Bytes, integers and base64url (RFC 4648 §5, RFC 7515 §2)
+   3. JSON: strict parsing, libjwt-identical output (RFC 8259)
+   4. ASN.1 DER and PEM armour (X.690, RFC 7468)
+   5. Keys: key material, Key and JWK (RFC 7517 §4, RFC 7638)
+   6. Key sets and key loaders (RFC 7517 §5)
+   7. HMAC: HS256, HS384, HS512 (RFC 7518 §3.2)
+   8. RSA keys (RFC 8017)
+   9. RSA key generation (FIPS 186-5 A.1.3)
+  10. RSASSA: RS256/384/512 and PS256/384/512 (RFC 7518 §3.3, §3.5)
+  11. Short Weierstrass curves: P-256, P-384, P-521, secp256k1
+  12. Scalar multiplication: fixed-base tables, wNAF, GLV
+  13. EC keys: JWK, SEC 1, PKCS #8, SPKI (RFC 7518 §6.2, RFC 5915)
+  14. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K
+  15. edwards25519 arithmetic (RFC 8032 §5.1)
+  16. edwards448 arithmetic (RFC 8032 §5.2)
+  17. EdDSA and OKP keys: Ed25519, Ed448 (RFC 8032, RFC 8037)
+  18. Key generation
+  19. Remote JWK Sets: fetching over http(s)
+  20. Remote JWK Sets: the cached client
+  21. JWS compact serialization and JWT claims (RFC 7515, RFC 7519)
+  22. Kamailio claims strings (parse_params)
+  23. Kamailio key strings
+  24. The Kamailio jwt3 module layer
+  25. Self-test
+  26. Command line: input, output and files
+  27. Command line: the commands
+  28. Command line: options and main
 """
 
 import base64
@@ -923,7 +925,7 @@ def _pem_encode(label: str, der: bytes) -> str:
         label, "\n".join(lines), label)
 
 
-# ---- 5. Keys: Key, KeySet and the JWK format (RFC 7517, RFC 7638) ----
+# ---- 5. Keys: key material, Key and JWK (RFC 7517 §4, RFC 7638) ----
 #
 # A Key is key material of one family plus the JWK metadata that limits
 # its use (kid, alg, use, key_ops).  The material classes live in the
@@ -931,7 +933,7 @@ def _pem_encode(label: str, der: bytes) -> str:
 #
 #   _JWK_PARSERS[kty](jwk) -> material      (RFC 7517 §4, RFC 7518 §6)
 #   _ALGORITHMS[name]      -> _Alg           (sign, verify, key checks)
-#   _KEY_GENERATORS[kty]   -> generator      (section 12)
+#   _KEY_GENERATORS[kty]   -> generator      (section 18)
 #
 # Every algorithm refuses material of the wrong family, curve or size,
 # so key confusion (an RSA public key used as an HMAC secret, say) is
@@ -1334,6 +1336,12 @@ class Key:
         return algorithm.verify(self._material, data, signature, strict)
 
 
+# ---- 6. Key sets and key loaders (RFC 7517 §5) ----
+#
+# A KeySet holds the keys of a JWK Set (or of a PEM text with several
+# blocks) in order; select() applies the eligibility rules of DESIGN §5.
+# load_key/load_keys take any key source but a bare secret.
+
 _MAX_JWKS_KEYS = 256
 _MAX_JWKS_RECOVERIES = 2
 
@@ -1550,7 +1558,7 @@ def load_keys(source: Any) -> KeySet:
     return _sniff_keys(source, "keys")
 
 
-# ---- 6. HMAC: HS256, HS384, HS512 (RFC 7518 §3.2) ----
+# ---- 7. HMAC: HS256, HS384, HS512 (RFC 7518 §3.2) ----
 
 
 class _OctMaterial(_Material):
@@ -1615,7 +1623,7 @@ for _name, _hash in (("HS256", "sha256"), ("HS384", "sha384"),
 del _name, _hash
 
 
-# ---- 7a. RSA keys (RFC 8017) ----
+# ---- 8. RSA keys (RFC 8017) ----
 #
 # Letters are RFC 8017's (§3.1, §3.2): n the modulus, e the public
 # exponent, d the private exponent, p and q the two primes, and the CRT
@@ -1628,7 +1636,7 @@ del _name, _hash
 # Size limits: a modulus of more than _RSA_MAX_BITS is refused on load,
 # so that a hostile JWK Set with a 10 MB "n" cannot stall a verifier.
 # Smaller keys of any size load (to be inspected or converted), but the
-# RS*/PS* algorithms refuse moduli under _RSA_MIN_BITS (section 8).
+# RS*/PS* algorithms refuse moduli under _RSA_MIN_BITS (section 10).
 
 _RSA_MIN_BITS = 2048
 _RSA_MAX_BITS = 16384
@@ -1962,7 +1970,7 @@ for _oid in (_RSA_OID, _RSASSA_PSS_OID):
 del _oid
 
 
-# ---- 7b. RSA key generation (FIPS 186-5 A.1.3) ----
+# ---- 9. RSA key generation (FIPS 186-5 A.1.3) ----
 #
 # Probable primes from random candidates (FIPS 186-5 Appendix A.1.3,
 # B.3): each candidate is drawn afresh from ``secrets``, sieved by trial
@@ -2087,12 +2095,12 @@ def _generate_rsa(alg: _Alg, bits: Optional[int], crv: Optional[str]
 _KEY_GENERATORS["RSA"] = _generate_rsa
 
 
-# ---- 8. RSASSA: RS256/384/512 and PS256/384/512 (RFC 7518 §3.3, §3.5) ----
+# ---- 10. RSASSA: RS256/384/512 and PS256/384/512 (RFC 7518 §3.3, §3.5) ----
 #
 # Letters are RFC 8017's (§5.2, §8, §9): M the message, mHash its hash,
 # EM the encoded message of emBits bits in emLen octets, m and s the
 # message and signature representatives (integers), hLen the hash
-# length, sLen the PSS salt length, and n, e, k as in section 7.
+# length, sLen the PSS salt length, and n, e, k as in section 8.
 #
 # Signing (RFC 8017 §5.2.1, second form) uses the CRT values and
 # Garner's recombination, blinds the input with a fresh random r per
@@ -2299,7 +2307,7 @@ for _name in ("PS256", "PS384", "PS512"):
 del _name
 
 
-# ---- 9a. Short Weierstrass curves: P-256, P-384, P-521, secp256k1 ----
+# ---- 11. Short Weierstrass curves: P-256, P-384, P-521, secp256k1 ----
 #
 # Legend (SEC 1 v2 §2.2.1; curve values from SEC 2 v2 §2.4.1, §2.5.1,
 # §2.6.1, §2.7.1 and FIPS 186-5 / SP 800-186 §3.2.1.3-§3.2.1.5):
@@ -2330,7 +2338,7 @@ del _name
 # Z1^2 to trade a multiplication for a squaring, we multiply: CPython
 # squares no faster than it multiplies.  Reductions mod p are done once
 # per sum of products rather than after every product.  None of the
-# functions here hides its timing; section 9b says which inputs are
+# functions here hides its timing; section 12 says which inputs are
 # secret and what that costs.
 
 _Jacobian = Tuple[int, int, int]
@@ -2363,10 +2371,10 @@ class _Curve:
         self.field_len = (p.bit_length() + 7) // 8
         self.scalar_len = (self.bits + 7) // 8
         self.oid = oid
-        # Window width of the fixed-base table for G (section 9b).
+        # Window width of the fixed-base table for G (section 12).
         self.window = window
         self.g_table = None    # type: Optional[_FixedTable]
-        # secp256k1 only: (beta, lambda, basis) for GLV (section 9b).
+        # secp256k1 only: (beta, lambda, basis) for GLV (section 12).
         self.glv = None   # type: Optional[Tuple[int, int, int, int, int, int]]
 
     def __repr__(self) -> str:
@@ -2507,7 +2515,7 @@ def _jacobian_madd(curve: _Curve, X1: int, Y1: int, Z1: int, x2: int,
                    y2: int) -> _Jacobian:
     """P1 + (x2, y2) for an affine point, complete.
 
-    The hot loops of section 9b inline this formula and fall back to
+    The hot loops of section 12 inline this formula and fall back to
     this function only when their result has Z3 = 0 (P1 = O or
     P1 = +-P2), so that the common path needs one test.
     """
@@ -2607,7 +2615,7 @@ def _batch_to_affine(curve: _Curve, points: Sequence[_Jacobian]
     return out
 
 
-# ---- 9b. Scalar multiplication: fixed-base tables, wNAF, GLV ----
+# ---- 12. Scalar multiplication: fixed-base tables, wNAF, GLV ----
 #
 # Three routes to k*P, chosen by what is secret:
 #
@@ -3022,7 +3030,7 @@ def _ec_clear_caches(base_tables: bool = False) -> None:
 _CACHE_CLEARERS.append(_ec_clear_caches)
 
 
-# ---- 10a. EC keys: JWK, SEC 1, PKCS #8, SPKI (RFC 7518 §6.2, RFC 5915) ----
+# ---- 13. EC keys: JWK, SEC 1, PKCS #8, SPKI (RFC 7518 §6.2, RFC 5915) ----
 #
 # Legend: Q = (x, y) is a public point, d the private scalar with
 # Q = d*G (SEC 1 §3.2.1).  Every key is checked when it is loaded
@@ -3033,7 +3041,7 @@ _OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"    # id-ecPublicKey, RFC 5480
 
 
 class _ECMaterial(_Material):
-    """An EC key on one of the curves of section 9a."""
+    """An EC key on one of the curves of section 11."""
 
     __slots__ = ("curve", "x", "y", "d")
     kty = "EC"
@@ -3287,7 +3295,7 @@ _PEM_PARSERS["EC PRIVATE KEY"] = _ec_from_sec1
 _KEY_GENERATORS["EC"] = _generate_ec
 
 
-# ---- 10b. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K ----
+# ---- 14. ECDSA with RFC 6979 nonces: ES256/384/512, ES256K ----
 #
 # Legend (FIPS 186-5 §6.4, SEC 1 §4.1, RFC 6979 §2-3): H the hash, h1 =
 # H(M) its output, e = bits2int(h1) (the leftmost bits(n) bits of h1),
@@ -3354,7 +3362,7 @@ def _ecdsa_sign(curve: _Curve, d: int, h1: bytes, hash_name: str,
     e = _bits2int(h1, curve.bits)
     nonces = _rfc6979_nonces(curve, d, h1, hash_name, extra)
     while True:
-        # R = k*G by the fixed-sequence loop of section 9b.
+        # R = k*G by the fixed-sequence loop of section 12.
         k = next(nonces)
         r = _mul_base(curve, k)[0] % n
         if not r:
@@ -3450,7 +3458,7 @@ for _name, _curve, _hash in (("ES256", _P256, "sha256"),
 del _name, _curve, _hash
 
 
-# ---- 11a. edwards25519 arithmetic (RFC 8032 §5.1) ----
+# ---- 15. edwards25519 arithmetic (RFC 8032 §5.1) ----
 #
 # Letters follow RFC 8032 §5.1: the field prime p, the curve
 # -x^2 + y^2 = 1 + d*x^2*y^2 (a = -1), the base point B of prime order
@@ -3798,7 +3806,7 @@ def _ed25519_mul_add_table_vartime(S: int, k: int,
     return _ed25519_add_rows_vartime(P, k, rows, _W_KEY_25519)
 
 
-# ---- 11b. edwards448 arithmetic (RFC 8032 §5.2) ----
+# ---- 16. edwards448 arithmetic (RFC 8032 §5.2) ----
 #
 # Letters follow RFC 8032 §5.2: the field prime p, the untwisted curve
 # x^2 + y^2 = 1 + d*x^2*y^2 (a = 1, d = -39081), the base point B of
@@ -3806,7 +3814,7 @@ def _ed25519_mul_add_table_vartime(S: int, k: int,
 # clamped secret scalar always has set.  Points are (X, Y, Z) in
 # projective coordinates (RFC 8032 §5.2.4: x = X/Z, y = Y/Z); table
 # entries are affine (x, y), added with Z2 = 1.  The timing remarks
-# of section 11a hold here too.
+# of section 15 hold here too.
 
 _P448 = 2 ** 448 - 2 ** 224 - 1
 _D448 = -39081
@@ -4096,7 +4104,7 @@ def _ed448_mul_add_table_vartime(S: int, k: int,
     return _ed448_add_rows_vartime(P, k, rows, _W_KEY_448)
 
 
-# ---- 11c. EdDSA and OKP keys: Ed25519, Ed448 (RFC 8032, RFC 8037) ----
+# ---- 17. EdDSA and OKP keys: Ed25519, Ed448 (RFC 8032, RFC 8037) ----
 #
 # Pure EdDSA only (RFC 8037 §3.1: empty context, no prehash), under the
 # JWS names EdDSA (RFC 8037 §3.1, either curve) and Ed25519 / Ed448
@@ -4565,7 +4573,7 @@ _ALGORITHMS["EdDSA"] = _Alg("EdDSA", "OKP", ("Ed25519", "Ed448"),
 del _ed_curve, _name, _oid
 
 
-# ---- 12. Key generation ----
+# ---- 18. Key generation ----
 #
 # Each family registers _KEY_GENERATORS[kty](alg, bits, crv) returning
 # fresh material drawn from the ``secrets`` module (os.urandom).
@@ -4609,7 +4617,7 @@ def generate_key(alg: str, *, bits: Optional[int] = None,
     return Key(key._material, kid=kid, alg=alg)
 
 
-# ---- 13a. Remote JWK Sets: fetching over http(s) ----
+# ---- 19. Remote JWK Sets: fetching over http(s) ----
 #
 # The only network access in jwt3 (DESIGN §7): a GET of an http(s) URL
 # the caller gave.  urllib with the default TLS context (certificate
@@ -4827,7 +4835,7 @@ def _jwks_keyset(body: bytes, label: str) -> KeySet:
                     " supported algorithm" % label)
 
 
-# ---- 13b. Remote JWK Sets: the cached client ----
+# ---- 20. Remote JWK Sets: the cached client ----
 #
 # One JWKSClient per URL holds the last good set.  Rules (DESIGN §5):
 #
@@ -5102,7 +5110,7 @@ class JWKSClient:
         return keyset, self.cache_ttl if max_age is None else max_age
 
 
-# ---- 14. JWS compact serialization and JWT claims (RFC 7515, RFC 7519) ----
+# ---- 21. JWS compact serialization and JWT claims (RFC 7515, RFC 7519) ----
 #
 # Limits apply before any crypto (DESIGN §4): a token of more than
 # _MAX_TOKEN_LENGTH characters or a header of more than
@@ -5516,7 +5524,7 @@ def encode(claims: Mapping[str, Any], key: Any, alg: str,
 _DEFAULT_HEADERS = {}   # type: Dict[str, str]
 
 
-# ---- 15. Kamailio claims strings (parse_params) ----
+# ---- 22. Kamailio claims strings (parse_params) ----
 #
 # Claims and headers strings use the SIP parameter grammar exactly as
 # Kamailio's parse_params() reads it (parse_param.c, separator ';',
@@ -5672,80 +5680,15 @@ def _param_values(text: str, what: str,
     return values
 
 
-# ---- 16. Kamailio key strings and the jwt3 module layer ----
-#
-# The C module's four functions, its parameters and its two variables,
-# as methods of Module (one per Kamailio process: each forked worker has
-# its own copy, as the C module's statics are per process).  They return
-# 1 or -1 and never raise; each failure sets $jwt3(status) (for verify)
-# and the reason, and is logged once to the "jwt3" logger, as LM_ERR.
+# ---- 23. Kamailio key strings ----
 #
 # Key strings are routed exactly as the C module's jwt_load_keys(), with
 # one addition (DESIGN §5): text starting with "-----BEGIN" is PEM text
 # even when it contains a '.'.  Errors name the rule taken and why it
 # failed, and point out the C module's traps (_key_string_hint).
 
-def _log() -> Any:
-    """The "jwt3" logger.  logging is imported on the first failure, not
-    at import: the library core never logs, and importing logging costs
-    a third of ``import jwt3``."""
-    import logging
-    return logging.getLogger("jwt3")
-
 _KEY_FILE_MAX = 1 << 20
 _KEY_CACHE_SIZE = 64
-
-STATUS_OK = 0
-STATUS_MALFORMED = 1
-STATUS_KEY = 2
-STATUS_ALGORITHM = 3
-STATUS_SIGNATURE = 4
-STATUS_EXPIRED = 5
-STATUS_NOT_YET_VALID = 6
-STATUS_CLAIM = 7
-STATUS_JWKS = 8
-STATUS_ARGUMENTS = 9
-STATUS_INTERNAL = 10
-
-STATUS_CODES = {
-    STATUS_OK: "verified",
-    STATUS_MALFORMED: "malformed token",
-    STATUS_KEY: "no usable key (key string failed to load, or no key"
-                " fits the algorithm)",
-    STATUS_ALGORITHM: "algorithm not allowed (unknown, none, or not the"
-                      " configured one)",
-    STATUS_SIGNATURE: "invalid signature",
-    STATUS_EXPIRED: "token expired (exp)",
-    STATUS_NOT_YET_VALID: "token not yet valid (nbf)",
-    STATUS_CLAIM: "expected claim missing or different",
-    STATUS_JWKS: "remote JWK Set unavailable",
-    STATUS_ARGUMENTS: "bad arguments (empty, wrong type, or claims or"
-                      " headers string syntax)",
-    STATUS_INTERNAL: "internal error (a bug in jwt3: please report it)",
-}   # type: Dict[int, str]
-
-
-class _BadArguments(Exception):
-    """A Kamailio-layer argument is empty, of the wrong type, or its
-    claims/headers string does not parse."""
-
-
-def _status_of(exc: BaseException) -> int:
-    """The $jwt3(status) code for an exception (the order matters:
-    subclasses before their bases)."""
-    for cls, code in ((_BadArguments, STATUS_ARGUMENTS),
-                      (KeyFormatError, STATUS_KEY),
-                      (MalformedError, STATUS_MALFORMED),
-                      (InvalidKeyError, STATUS_KEY),
-                      (AlgorithmNotAllowedError, STATUS_ALGORITHM),
-                      (InvalidSignatureError, STATUS_SIGNATURE),
-                      (ExpiredError, STATUS_EXPIRED),
-                      (NotYetValidError, STATUS_NOT_YET_VALID),
-                      (ClaimError, STATUS_CLAIM),
-                      (JWKSError, STATUS_JWKS)):
-        if isinstance(exc, cls):
-            return code
-    return STATUS_INTERNAL
 
 
 def _key_string_rule(text: str) -> str:
@@ -5871,6 +5814,74 @@ def _report_stale(client: "JWKSClient") -> None:
     if error is not None and client._reported is not error:
         client._reported = error
         _log().warning("%s; verifying with the keys fetched before", error)
+
+
+# ---- 24. The Kamailio jwt3 module layer ----
+#
+# The C module's four functions, its parameters and its two variables,
+# as methods of Module (one per Kamailio process: each forked worker has
+# its own copy, as the C module's statics are per process).  They return
+# 1 or -1 and never raise; each failure sets $jwt3(status) (for verify)
+# and the reason, and is logged once to the "jwt3" logger, as LM_ERR.
+
+def _log() -> Any:
+    """The "jwt3" logger.  logging is imported on the first failure, not
+    at import: the library core never logs, and importing logging costs
+    a third of ``import jwt3``."""
+    import logging
+    return logging.getLogger("jwt3")
+
+STATUS_OK = 0
+STATUS_MALFORMED = 1
+STATUS_KEY = 2
+STATUS_ALGORITHM = 3
+STATUS_SIGNATURE = 4
+STATUS_EXPIRED = 5
+STATUS_NOT_YET_VALID = 6
+STATUS_CLAIM = 7
+STATUS_JWKS = 8
+STATUS_ARGUMENTS = 9
+STATUS_INTERNAL = 10
+
+STATUS_CODES = {
+    STATUS_OK: "verified",
+    STATUS_MALFORMED: "malformed token",
+    STATUS_KEY: "no usable key (key string failed to load, or no key"
+                " fits the algorithm)",
+    STATUS_ALGORITHM: "algorithm not allowed (unknown, none, or not the"
+                      " configured one)",
+    STATUS_SIGNATURE: "invalid signature",
+    STATUS_EXPIRED: "token expired (exp)",
+    STATUS_NOT_YET_VALID: "token not yet valid (nbf)",
+    STATUS_CLAIM: "expected claim missing or different",
+    STATUS_JWKS: "remote JWK Set unavailable",
+    STATUS_ARGUMENTS: "bad arguments (empty, wrong type, or claims or"
+                      " headers string syntax)",
+    STATUS_INTERNAL: "internal error (a bug in jwt3: please report it)",
+}   # type: Dict[int, str]
+
+
+class _BadArguments(Exception):
+    """A Kamailio-layer argument is empty, of the wrong type, or its
+    claims/headers string does not parse."""
+
+
+def _status_of(exc: BaseException) -> int:
+    """The $jwt3(status) code for an exception (the order matters:
+    subclasses before their bases)."""
+    for cls, code in ((_BadArguments, STATUS_ARGUMENTS),
+                      (KeyFormatError, STATUS_KEY),
+                      (MalformedError, STATUS_MALFORMED),
+                      (InvalidKeyError, STATUS_KEY),
+                      (AlgorithmNotAllowedError, STATUS_ALGORITHM),
+                      (InvalidSignatureError, STATUS_SIGNATURE),
+                      (ExpiredError, STATUS_EXPIRED),
+                      (NotYetValidError, STATUS_NOT_YET_VALID),
+                      (ClaimError, STATUS_CLAIM),
+                      (JWKSError, STATUS_JWKS)):
+        if isinstance(exc, cls):
+            return code
+    return STATUS_INTERNAL
 
 
 def _check_expected(claims: Dict[str, Any], expected: List[Param]) -> None:
@@ -6223,7 +6234,7 @@ def pv(name: str) -> Union[str, int, None]:
     return _default_module.pv(name)
 
 
-# ---- 17. Self-test ----
+# ---- 25. Self-test ----
 #
 # Known answers embedded in the file, for people who vendor it into an
 # interpreter nobody has tested: ``python3 jwt3.py selftest``.  Each
@@ -6520,7 +6531,7 @@ def _selftest() -> List[Tuple[str, Optional[str], float]]:
     return results
 
 
-# ---- 18a. Command line: input, output and files ----
+# ---- 26. Command line: input, output and files ----
 #
 # The ``jwt3`` command does nothing the library cannot: each subcommand
 # is a few calls to the API above.  Results go to stdout, diagnostics to
@@ -6700,7 +6711,7 @@ def _cli_file_stem(key: Key, command: str) -> str:
     return thumbprint
 
 
-# ---- 18b. Command line: the commands ----
+# ---- 27. Command line: the commands ----
 
 
 def _cli_generate(args: Any) -> int:
@@ -6965,7 +6976,7 @@ def _cli_selftest(args: Any) -> int:
     return 0
 
 
-# ---- 18c. Command line: options and main ----
+# ---- 28. Command line: options and main ----
 
 _CLI_EXIT_STATUS = """\
 exit status:

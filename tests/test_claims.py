@@ -1,4 +1,4 @@
-"""Section 14: registered claims (RFC 7519 §4.1) and their checks."""
+"""Section 21: registered claims (RFC 7519 §4.1) and their checks."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Section 18: the command line (``jwt3 ...``).
+"""Sections 26-28: the command line (``jwt3 ...``).
 
 Most cases call ``jwt3.main([...])`` and read stdout/stderr through
 capsys, with the CLI clock fixed at NOW; a few representative ones run

@@ -1,4 +1,4 @@
-"""Sections 9a-9b: curve constants and point arithmetic.
+"""Sections 11-12: curve constants and point arithmetic.
 
 The fast code (Jacobian and XYZZ formulas, fixed-base tables, wNAF,
 GLV) is checked against the slow textbook affine arithmetic below,

@@ -1,4 +1,4 @@
-"""Sections 10a-10b: EC keys and ECDSA (ES256, ES384, ES512, ES256K)."""
+"""Sections 13-14: EC keys and ECDSA (ES256, ES384, ES512, ES256K)."""
 
 import base64
 import hashlib

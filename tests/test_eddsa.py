@@ -1,4 +1,4 @@
-"""EdDSA for JWS: Ed25519 and Ed448 (jwt3 section 11c).
+"""EdDSA for JWS: Ed25519 and Ed448 (jwt3 section 17).
 
 RFC 8032 §7.1/§7.4 and RFC 8037 Appendix A vectors, the RFC 9864
 names, OKP JWK/PKCS#8/SPKI keys, and every refusal: S >= L, wrong

@@ -1,4 +1,4 @@
-"""edwards25519 and edwards448 arithmetic (jwt3 sections 11a, 11b).
+"""edwards25519 and edwards448 arithmetic (jwt3 sections 15, 16).
 
 The fast paths (fixed-base tables, the fixed-sequence signing loop,
 wNAF and per-key tables for verification, point decoding) are checked
@@ -194,7 +194,7 @@ def affine25519(P: Tuple[int, ...]) -> Point:
     return jwt3._ed25519_affine(P)
 
 
-# ---- constants (legend of sections 11a/11b) ----
+# ---- constants (legend of sections 15/16) ----
 
 
 def test_ed25519_constants_match_rfc8032_5_1() -> None:

@@ -1,4 +1,4 @@
-"""Section 6: HS256/384/512 (RFC 7518 §3.2)."""
+"""Section 7: HS256/384/512 (RFC 7518 §3.2)."""
 
 import hashlib
 import hmac

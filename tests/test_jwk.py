@@ -1,4 +1,4 @@
-"""Section 5: the key model (Key, KeySet, loaders) with oct keys and a
+"""Sections 5-6: the key model (Key, KeySet, loaders) with oct keys and a
 stand-in family for what only asymmetric families can reach."""
 
 import base64

@@ -1,4 +1,4 @@
-"""Remote JWK Sets (section 13): JWKSClient against a live local server.
+"""Remote JWK Sets (sections 19-20): JWKSClient against a live local server.
 
 The server (``JWKSServer``) is the standard library's ThreadingHTTPServer
 on 127.0.0.1, on an ephemeral port, in a thread.  Each path answers

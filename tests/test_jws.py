@@ -1,4 +1,4 @@
-"""Section 14: compact JWS/JWT encode and decode (RFC 7515, RFC 7519)."""
+"""Section 21: compact JWS/JWT encode and decode (RFC 7515, RFC 7519)."""
 
 import json
 import time
@@ -108,7 +108,7 @@ def test_encode_refused(args, error):
     (b64(b'{"alg":"HS256","b64":false}') + ".e30.", '"b64"'),
     (b64(b'{"alg":"HS256","b64":"true"}') + ".e30.", '"b64"'),
     (b64(b'{"alg":"HS256","alg":"HS256"}') + ".e30.", "duplicate"),
-    # Choice (section 14): registered parameters have their RFC 7515
+    # Choice (section 21): registered parameters have their RFC 7515
     # §4.1 types even where jwt3 ignores them.
     (b64(b'{"alg":"HS256","jwk":"e30"}') + ".e30.", '"jwk": expected an'
                                                    ' object, got string'),
@@ -142,7 +142,7 @@ def test_registered_headers_of_the_right_type_are_ignored():
 
 
 def test_insignificant_json_whitespace_is_accepted():
-    # Choice (section 14): RFC 8259 §2 whitespace in the header and
+    # Choice (section 21): RFC 8259 §2 whitespace in the header and
     # payload is accepted; the signature covers the bytes as sent, so
     # spacing cannot give one signed token two spellings.
     token = forge(b' {\n "alg" : "HS256" }\r\n', b'\t{ "a" : [ 1 ] } ',

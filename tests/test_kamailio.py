@@ -1,4 +1,4 @@
-"""Section 16: the Kamailio module layer (DESIGN §5).
+"""Section 24: the Kamailio module layer (DESIGN §5).
 
 Each deliberate difference from the C module (reference/kamailio-jwt3.md
 §1.13) is pinned here by a test whose name says so.

@@ -1,4 +1,4 @@
-"""Kamailio key strings (section 16): every rule and how each fails.
+"""Kamailio key strings (section 23): every rule and how each fails.
 
 The C module's jwt_load_keys() routes a key string by its shape (URL,
 '{', "-----BEGIN" or no '.', ".json", anything else); jwt3 keeps that

@@ -1,4 +1,4 @@
-"""Keys (sections 5 and 12): export and import round trips, RFC 7638
+"""Keys (sections 5, 6 and 18): export and import round trips, RFC 7638
 thumbprints, key generation, and JWK Set handling.
 
 Round trips are parametrized over ``jwt3.supported_algorithms()``, so

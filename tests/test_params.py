@@ -1,4 +1,4 @@
-"""Section 15: Kamailio claims strings (parse_params and typing).
+"""Section 22: Kamailio claims strings (parse_params and typing).
 
 The table rows come from reference/kamailio-jwt3.md §1.6 and §1.7,
 where each was run through Kamailio's own parse_param.c.
@@ -103,7 +103,7 @@ def test_value_typing(text, value):
 
 
 def test_length_bound():
-    # Limit (section 15): at most _MAX_PARAMS_LENGTH characters, refused
+    # Limit (section 22): at most _MAX_PARAMS_LENGTH characters, refused
     # before the character-by-character read (1 MB took a second).
     limit = jwt3._MAX_PARAMS_LENGTH
     text = "a=" + "x" * (limit - 2)

@@ -1,4 +1,4 @@
-"""RSA keys and RSASSA (jwt3 sections 7a, 7b, 8; RFC 8017, RFC 7518).
+"""RSA keys and RSASSA (jwt3 sections 8-10; RFC 8017, RFC 7518).
 
 Keys come from committed fixtures (tests/data/README.md says how they
 were made), so only the key generation tests pay for generating keys.
@@ -424,7 +424,7 @@ def test_prime_recovery_refuses_a_prime_power(power):
 
 
 def test_jwk_set_bounds_prime_recoveries():
-    # Choice (section 5): at most _MAX_JWKS_RECOVERIES keys of a set
+    # Choice (section 6): at most _MAX_JWKS_RECOVERIES keys of a set
     # need their primes recovered; the rest are skipped, so a set of
     # 256 such keys (about 2 minutes at 4096 bits) loads at once.
     full = rsa_jwk("RFC7517-A.2")
@@ -442,7 +442,7 @@ def test_jwk_set_bounds_prime_recoveries():
 
 
 def test_prime_recovery_bounds_n_and_e_first():
-    # Choice (section 7a): recovery only up to _RSA_MAX_RECOVER_BITS;
+    # Choice (section 8): recovery only up to _RSA_MAX_RECOVER_BITS;
     # and n and e pass the public-key checks before any
     # exponentiation, whose cost grows with the bits of d * e (an e of
     # 100000 bits took a second, a 1 MiB one a minute).

@@ -1,4 +1,4 @@
-"""Section 17: the embedded known-answer tests (``jwt3 selftest``).
+"""Section 25: the embedded known-answer tests (``jwt3 selftest``).
 
 Each family's test must pass when its algorithms are registered and be
 reported "not available" (a failure) when they are not; a family whose
