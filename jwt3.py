@@ -70,7 +70,6 @@ Sections of this file, in order (each leans only on those before it):
 
 import base64
 import binascii
-import errno
 import hashlib
 import hmac
 import itertools
@@ -5741,13 +5740,16 @@ def _read_key_file(path: str) -> bytes:
     """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with open(fd, "rb") as f:
+        try:
             mode = os.fstat(fd).st_mode
             if stat.S_ISDIR(mode):
-                raise IsADirectoryError(errno.EISDIR, "Is a directory")
+                raise KeyFormatError("cannot read it (Is a directory)")
             if not stat.S_ISREG(mode):
                 raise KeyFormatError("not a regular file")
-            data = f.read(_KEY_FILE_MAX + 1)
+            with open(fd, "rb", closefd=False) as f:
+                data = f.read(_KEY_FILE_MAX + 1)
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         raise KeyFormatError("no such file") from None
     except OSError as exc:

@@ -307,3 +307,10 @@ def test_matches_stdlib_but_for_hex_case_and_floats(value):
     theirs = json.dumps(value, sort_keys=True, separators=(",", ":"),
                         ensure_ascii=False)
     assert ours.lower() == theirs.lower()
+
+
+def test_c_encoder_default_refuses():
+    # The C encoder's default hook is never reached (values are checked
+    # first); if it were, it would refuse rather than guess.
+    with pytest.raises(TypeError, match="cannot put object into JSON"):
+        jwt3._refuse_default(object())

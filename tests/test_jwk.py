@@ -488,3 +488,12 @@ def test_clear_caches_runs_every_clearer(monkeypatch):
                         [lambda: calls.append(1), lambda: calls.append(2)])
     jwt3._clear_caches()
     assert calls == [1, 2]
+
+
+def test_material_base_class_is_abstract():
+    material = jwt3._Material()
+    for call in (material.public, lambda: material.jwk_members(False),
+                 material.thumbprint_members,
+                 lambda: material.to_der(False)):
+        with pytest.raises(NotImplementedError):
+            call()

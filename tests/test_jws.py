@@ -380,3 +380,27 @@ def test_mangled_tokens_never_escape(data):
     # Only an unchanged token (or one whose bytes mean the same thing
     # under strict decoding, which is impossible) may verify.
     assert token == VALID and claims == {"n": 1, "sub": "alice"}
+
+
+def test_encode_takes_any_mapping():
+    import types
+    claims = types.MappingProxyType({"b": 1, "a": 2})
+    token = jwt3.encode(claims, KEY, "HS256")
+    assert jwt3.decode(token, KEY, ["HS256"]) == {"a": 2, "b": 1}
+
+
+def test_header_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(jwt3, "_HEADER_CACHE", {})
+    monkeypatch.setattr(jwt3, "_HEADER_CACHE_SIZE", 4)
+    for n in range(10):
+        token = jwt3.encode({}, KEY, "HS256", {"kid": "k1", "n": n})
+        assert jwt3.decode_complete(token, KEY, ["HS256"]).header["n"] == n
+        assert len(jwt3._HEADER_CACHE) <= 4
+    # A cached header comes back as a copy: changing it changes nothing.
+    decoded = jwt3.decode_complete(token, KEY, ["HS256"])
+    decoded.header["n"] = "changed"
+    assert jwt3.decode_complete(token, KEY, ["HS256"]).header["n"] == 9
+    # Headers with arrays or objects are never cached.
+    token = jwt3.encode({}, KEY, "HS256", {"x5c": ["AAAA"]})
+    jwt3.decode(token, KEY, ["HS256"])
+    assert all("x5c" not in h for h in jwt3._HEADER_CACHE.values())
