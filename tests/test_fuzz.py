@@ -859,6 +859,7 @@ def silence_jwt3_log():
        st.none() | param_strings() | PARAM_TEXT)
 @example("HS256", "a=1", "kid=zz")
 @example("HS256", "a=1;exp='x'", "x5c=1")
+@example("ES256", "sub=1;index=1", None)     # sub stays a string
 def test_kamailio_generate(alg, claims, headers):
     module = quiet_module()
     key_string = MODULE_KEYS[alg]
@@ -879,7 +880,7 @@ def test_kamailio_generate(alg, claims, headers):
     key = jwt3.load_keys(key_string).select(alg, decoded.header.get("kid"))
     assert key.public().verify(alg, signing_input.encode(),
                                decoded.signature)
-    expected = jwt3._param_values(claims, "claims")
+    expected = jwt3._param_values(claims, "claims", jwt3._STRING_CLAIMS)
     expected["iat"] = NOW
     assert decoded.claims == expected
 
@@ -941,9 +942,11 @@ def test_kamailio_verify(key_string, alg, claims, token):
             if result == 1:
                 assert status == jwt3.STATUS_OK
                 assert token.strip(" \t\r\n") == VALID_MODULE_TOKENS[alg]
-                assert key_string == MODULE_KEYS[alg] or jwt3.load_key(
-                    key_string).public().to_jwk() == jwt3.load_key(
-                    MODULE_KEYS[alg]).public().to_jwk()
+                # A mangled key string may still hold the right key
+                # (among others, or with extra members); it must.
+                original = module._keys(MODULE_KEYS[alg])[0].thumbprint()
+                assert original in [key.thumbprint() for key in
+                                    module._keys(key_string)]
             else:
                 assert status != jwt3.STATUS_OK
 
