@@ -24,6 +24,7 @@ import zlib
 import pytest
 
 import jwt3
+from support import integer_cube_root
 from jwt3 import (AlgorithmNotAllowedError, InvalidClaimError,
                   InvalidKeyError, InvalidSignatureError, KeyFormatError,
                   MalformedError, Module)
@@ -385,15 +386,6 @@ def test_ecdsa_high_s_is_refused_when_strict():
 
 
 # -- RSA
-
-def integer_cube_root(x):
-    y = 1 << ((x.bit_length() + 2) // 3)
-    while True:
-        z = (2 * y + x // (y * y)) // 3
-        if z >= y:
-            return y
-        y = z
-
 
 @pytest.mark.parametrize("ff_count", [8, 1, 0])
 def test_cve_2006_4339_bleichenbacher_e3_forgery(ff_count):

@@ -7,7 +7,7 @@ never a wrong acceptance.  A wrong acceptance is a token other than a
 genuine one that verifies, or a mangled key that verifies a genuine
 token while being a different key.
 
-The time bound (HANG_SECONDS per call) only catches hangs and
+The time bound (support.HANG_SECONDS per call) only catches hangs and
 quadratic blow-ups; it is no speed claim.  The default hypothesis
 profile keeps this file quick; ``pytest --thorough`` runs many more
 examples of every test.
@@ -17,32 +17,20 @@ import json
 import logging
 import os
 import string
-import time
 import warnings
 
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
 import jwt3
+from support import hang_guard
 from jwt3 import JWTError, Module
 from jwt3 import _b64u_decode, _b64u_encode as b64
 
-HANG_SECONDS = 2.0
 NOW = 1_800_000_000
 # The active profile's example count; each test takes a multiple of
 # it, by how cheap an example is (the file stays near 5 s by default).
 EXAMPLES = settings.default.max_examples
-
-
-class hang_guard:
-    """Fails if the block takes longer than HANG_SECONDS."""
-
-    def __enter__(self):
-        self.started = time.perf_counter()
-
-    def __exit__(self, *exc):
-        elapsed = time.perf_counter() - self.started
-        assert elapsed < HANG_SECONDS, "took %.2f s" % elapsed
 
 
 def pem_fixture(name):

@@ -2,33 +2,23 @@
 bound and just past it, with the worst input that fits.
 
 Every test feeds hostile input through the public API and asserts a
-generous time bound (HANG_SECONDS): a guard against hangs and
+generous time bound (support.HANG_SECONDS): a guard against hangs and
 quadratic blow-ups, not a speed claim.  Behaviour of each limit is
 also tested with its section; this file is the table's checklist.
 """
 
 import json
 import logging
-import time
 
 import pytest
 
 import jwt3
+from support import hang_guard
 from jwt3 import KeyFormatError, MalformedError, Module
 from jwt3 import _b64u_encode as b64
 
-HANG_SECONDS = 2.0
 KEY = jwt3.Key.from_secret(bytes(range(32)))
 JWK_TEXT = json.dumps(KEY.to_jwk(private=True))
-
-
-class hang_guard:
-    def __enter__(self):
-        self.started = time.perf_counter()
-
-    def __exit__(self, *exc):
-        elapsed = time.perf_counter() - self.started
-        assert elapsed < HANG_SECONDS, "took %.2f s" % elapsed
 
 
 def signed(payload, header=b'{"alg":"HS256"}'):

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 import jwt3
+from support import integer_cube_root
 from jwt3 import InvalidKeyError, JWTError, KeyFormatError
 from vectors import b64u, by_id
 
@@ -85,16 +86,6 @@ def pss_em(key, bits, message, salt):
     masked = bytes([masked[0] & (0xFF >> (8 * em_len - em_bits))]) \
         + masked[1:]
     return masked + h + b"\xbc"
-
-
-def integer_cube_root(x):
-    """floor(x^(1/3)) by Newton's method."""
-    y = 1 << ((x.bit_length() + 2) // 3)
-    while True:
-        z = (2 * y + x // (y * y)) // 3
-        if z >= y:
-            return y
-        y = z
 
 
 # -- RFC vectors
